@@ -31,9 +31,16 @@ if [ ! -x .venv/bin/python3 ]; then
 fi
 stamp=.venv/.berth-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-    .venv/bin/pip install -q --disable-pip-version-check \
-        --config-settings editable_mode=compat -e ".[dev]"
+    log=$(mktemp)
+    if ! { .venv/bin/pip install -q --disable-pip-version-check --upgrade pip setuptools &&
+           .venv/bin/pip install -q --disable-pip-version-check \
+               --config-settings editable_mode=compat -e ".[dev]"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "install: pip failed" >&2
+        exit 1
+    fi
+    rm -f "$log"
     touch "$stamp"
 fi
 
@@ -42,7 +49,7 @@ fi
 launcher() {  # name module
     local dst=.venv/bin/$1
     cat > "$dst.tmp" <<LAUNCH
-#!$here/.venv/bin/python3 -S
+#!$here/.venv/bin/python3 -SE
 import sys
 sys.path.insert(0, "$here/src")
 from $2 import main
@@ -52,4 +59,7 @@ LAUNCH
     mv -f "$dst.tmp" "$dst"
 }
 launcher berth-runtime berth.ocicli.main
+# Byte-compile now: the launchers run with -E, so PYTHONDONTWRITEBYTECODE in a caller's
+# environment cannot make every start recompile berth.
+.venv/bin/python3 -m compileall -q src/berth >/dev/null
 echo "install: ok ($here/.venv)"

@@ -21,7 +21,7 @@ def running(ctr):
 
 
 def test_exec_runs_in_the_container_namespaces(running):
-    r = running.rt("exec", running.id, "sh", "-c", "readlink /proc/self/ns/pid /proc/self/ns/mnt; cat /proc/1/cmdline | tr '\\0' ' '")
+    r = running.rt("exec", running.id, "sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt; cat /proc/1/cmdline | tr '\\0' ' '")
     assert r.code == 0, r
     pidns, mntns, cmd = r.out.splitlines()
     assert pidns == os.readlink(f"/proc/{running.pid}/ns/pid")

@@ -19,15 +19,18 @@ def _hook(log: str, kind: str) -> dict:
 
 
 def test_hooks_run_in_order_with_state_on_stdin(ctr, tmp_path):
+    if ctr.rt.name == "runc":
+        pytest.skip("runc 1.1.5 runs poststart hooks during create, before start (the spec says after start)")
     log = str(tmp_path / "hooks.log")
-    spec = ctr.make(["sh", "-c", "exit 0"])
+    spec = ctr.make(["cat", "/tmp/hook-ran"])
     kinds = ["prestart", "createRuntime", "poststart", "poststop"]
     spec["hooks"] = {k: [_hook(log, k)] for k in kinds}
     # createContainer and startContainer run in the container's namespaces: the hook's path
     # must resolve there (startContainer) — busybox is at /bin/busybox in both.
     spec["hooks"]["createContainer"] = [_hook(log, "createContainer")]
-    # startContainer runs inside the container: write into its /tmp, read back via output.
-    spec["hooks"]["startContainer"] = [{"path": "/bin/busybox", "args": ["sh", "-c", "echo startContainer-ran"]}]
+    # startContainer runs inside the container, before the process: it leaves a file there
+    # that the process then prints.
+    spec["hooks"]["startContainer"] = [{"path": "/bin/busybox", "args": ["sh", "-c", "echo startContainer-ran > /tmp/hook-ran"]}]
     write_config(ctr.bundle, spec)
     assert ctr.create().code == 0
     with open(log) as f:
@@ -57,13 +60,13 @@ def test_failing_prestart_hook_fails_create_and_leaves_nothing(ctr):
 
 
 def test_failing_poststart_hook_is_only_a_warning(ctr):
+    if ctr.rt.name == "runc":
+        pytest.skip("runc 1.1.5 runs poststart hooks during create and fails it")
     spec = ctr.make(["sleep", "5"])
     spec["hooks"] = {"poststart": [{"path": "/bin/false"}]}
     write_config(ctr.bundle, spec)
     assert ctr.create().code == 0
     r = ctr.rt("start", ctr.id)
-    if ctr.rt.name == "runc":
-        pytest.skip("runc 1.1 fails start when a poststart hook fails (and kills the container)")
     assert r.code == 0, r
     assert ctr.rt.state(ctr.id)["status"] == "running"
 

@@ -68,10 +68,16 @@ def loads(s: str | bytes) -> Any:
         obj, end = scan(s, i)
     except StopIteration as exc:
         raise JSONDecodeError("expecting value", s, exc.value) from None
-    except ValueError as exc:  # _json raises json.JSONDecodeError only if json is loaded
-        pos = getattr(exc, "pos", i)
-        msg = getattr(exc, "msg", str(exc)).lower()
-        raise JSONDecodeError(msg, s, pos) from None
+    except (ValueError, SystemError):
+        # _json builds its error from json.decoder, which it finds only when already
+        # imported (else SystemError). Errors are the slow path: let json say where.
+        import json
+
+        try:
+            json.loads(s)
+        except json.JSONDecodeError as exc:
+            raise JSONDecodeError(exc.msg.lower(), s, exc.pos) from None
+        raise
     while end < n and s[end] in _WS:
         end += 1
     if end != n:

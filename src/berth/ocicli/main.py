@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
         return _flush(1)
+    except Exception as exc:  # a bug: say so in one line; --debug adds the traceback
+        if log.debug_on:
+            import traceback
+
+            log.debug(traceback.format_exc())
+        log.error(f"internal error: {type(exc).__name__}: {exc} (a bug in berth-runtime; run with --debug for details)")
+        return _flush(1)
 
 
 def _flush(code: int) -> int:

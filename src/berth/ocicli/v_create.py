@@ -41,5 +41,10 @@ def run(ctx: Context, verb: str, args: list[str]) -> int:
     cid = need_id(verb, rest)
     from berth.runtime.container import create
 
-    create(ctx.store(), cid, options(opts))  # type: ignore[arg-type]
+    co = options(opts)
+    try:
+        create(ctx.store(), cid, co)  # type: ignore[arg-type]
+    finally:
+        for w in co.warnings:  # type: ignore[attr-defined]
+            ctx.log.warning(w)
     return 0

@@ -43,7 +43,11 @@ def run(ctx: Context, verb: str, args: list[str]) -> int:
 
                 proxy = ConsoleProxy()
                 co.console_fd = proxy.child_fd  # type: ignore[attr-defined]
-    st = container.create(store, cid, co)  # type: ignore[arg-type]
+    try:
+        st = container.create(store, cid, co)  # type: ignore[arg-type]
+    finally:
+        for w in co.warnings:  # type: ignore[attr-defined]
+            ctx.log.warning(w)
     try:
         if proxy is not None:
             proxy.receive()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from berth.runtime.messages import Channel
     from berth.runtime.namespaces import Plan
 
-__all__ = ["InitContext", "lookup_executable", "stage1"]
+__all__ = ["InitContext", "lookup_executable", "preload", "stage1"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CLOSE_RANGE_CLOEXEC = 4
@@ -49,12 +49,14 @@ class InitContext:
         "cgroup_paths",
         "console_fd",
         "exec_mode",
+        "host_pid",
         "no_new_keyring",
         "no_pivot",
         "preserve_fds",
         "process",
         "rootfs",
         "run_parent_hooks",
+        "seccomp",
         "spec",
         "state_dir",
         "container_id",
@@ -72,8 +74,33 @@ class InitContext:
         self.no_pivot = False
         self.no_new_keyring = False
         self.exec_mode = False
+        self.host_pid = 0  # the init's pid as the runtime sees it (for hook state)
         self.run_parent_hooks = False
         self.cgroup_paths: dict[str, str] = {}
+        self.seccomp: Any = None  # berth.linux.seccomp.Program, compiled by the parent
+
+
+def preload(spec: dict[str, Any], process: dict[str, Any]) -> None:
+    """Import, before fork, every module the child will need after pivot_root: from then
+    on the host's Python library is out of reach (the container's root has none)."""
+    if process.get("terminal"):
+        import fcntl  # noqa: F401
+        import socket  # noqa: F401
+        import struct  # noqa: F401
+        import termios  # noqa: F401
+    if process.get("rlimits"):
+        import resource  # noqa: F401
+    if process.get("capabilities") is not None:
+        from berth.linux import caps
+
+        caps.last_cap()
+    hooks = spec.get("hooks") or {}
+    if hooks.get("createContainer") or hooks.get("startContainer"):
+        import subprocess  # noqa: F401
+
+        from berth.runtime import hooks as _hooks  # noqa: F401
+    if ((spec.get("linux") or {}).get("personality") or {}).get("domain") == "LINUX32":
+        import ctypes  # noqa: F401
 
 
 def stage1(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
@@ -107,7 +134,7 @@ def stage2(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
     spec, proc = ctx.spec, ctx.process
     fifo_dir = -1
     try:
-        ch.expect("go", "init")
+        ctx.host_pid = ch.expect("go", "init").get("pid", 0)
         os.setsid()
         userns = plan.new_user or "user" in plan.join
         if not ctx.exec_mode:
@@ -151,17 +178,12 @@ def stage2(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
 
             ctypes.CDLL(None, use_errno=True).personality(0x0008)  # PER_LINUX32
         env = _environment(proc)
-        seccomp = (spec.get("linux") or {}).get("seccomp")
         nnp = bool(proc.get("noNewPrivileges"))
         if nnp:
             sc.prctl(S.PR_SET_NO_NEW_PRIVS, 1)
-        filt = None
-        if seccomp:
-            from berth.linux import seccomp as seccomp_mod
-
-            filt = seccomp_mod.compile(seccomp)
-            if not nnp:
-                filt.load()
+        filt = ctx.seccomp
+        if filt is not None and not nnp:
+            filt.load()
         _set_credentials(sc, proc, userns)
         _chdir(proc.get("cwd", "/"))
         path = lookup_executable(proc["args"][0], env)
@@ -209,7 +231,7 @@ def _hook_state(ctx: InitContext, status: str) -> dict[str, Any]:
         "ociVersion": "1.1.0",
         "id": ctx.container_id,
         "status": status,
-        "pid": os.getpid(),
+        "pid": ctx.host_pid or os.getpid(),
         "bundle": ctx.bundle,
         "annotations": ctx.spec.get("annotations") or {},
     }

@@ -226,7 +226,7 @@ def _mount_cgroup(sc: Syscalls, typ: str, dest: str, o: Options, paths: dict[str
         return
     sc.mount("tmpfs", dest, "tmpfs", base, "mode=755")
     for name in sorted(paths):
-        sub = os.path.join(dest, name)
+        sub = os.path.join(dest, name.removeprefix("name="))
         os.makedirs(sub, 0o755, exist_ok=True)
         sc.mount(paths[name], sub, "bind", S.MS_BIND | S.MS_REC, None)
         _remount_bind(sc, sub, base | ro)

@@ -50,14 +50,20 @@ class Runtime:
         return r
 
     def create(self, cid: str, bundle: str, out_path: str, *extra: str) -> Result:
-        """create with the container's stdout and stderr going to ``out_path``: a pipe
-        would keep subprocess.run waiting for as long as the container lives."""
-        with open(out_path, "ab") as out:
+        """create with the container's stdout going to ``out_path`` and its stderr to
+        ``out_path + ".err"`` (create's own messages land there too): a pipe would keep
+        subprocess.run waiting for as long as the container lives."""
+        err_path = out_path + ".err"
+        start = os.path.getsize(err_path) if os.path.exists(err_path) else 0
+        with open(out_path, "ab") as out, open(err_path, "ab") as err:
             p = subprocess.run(
                 [self.binary, "--root", self.root, "create", "--bundle", bundle, *extra, cid],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE, timeout=30, check=False,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=30, check=False,
             )  # fmt: skip
-        return Result(subprocess.CompletedProcess(p.args, p.returncode, "", p.stderr.decode()))
+        with open(err_path, "rb") as f:
+            f.seek(start)
+            msg = f.read().decode("utf-8", "replace")
+        return Result(subprocess.CompletedProcess(p.args, p.returncode, "", msg))
 
     def state(self, cid: str) -> dict[str, Any]:
         r = self.ok("state", cid)
