@@ -18,12 +18,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import measure, report, summary  # noqa: E402
+from common import measure, report, summary
 
-from berth.oci.default_spec import default_spec  # noqa: E402
-from berth.testing.bundles import write_config  # noqa: E402
-from berth.testing.busybox import rootfs, template  # noqa: E402
-from berth.testing.runtimes import become_subreaper, find  # noqa: E402
+from berth.oci.default_spec import default_spec
+from berth.testing.bundles import write_config
+from berth.testing.busybox import rootfs, template
+from berth.testing.runtimes import become_subreaper, find
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BERTH = os.path.join(REPO, ".venv", "bin", "berth-runtime")

@@ -73,7 +73,7 @@ class Unavailable(BerthError):
     status = 503
 
 
-class NotImplemented(BerthError):  # noqa: A001 - the category's name is the point
+class NotImplemented(BerthError):
     status = 501
 
 

@@ -84,6 +84,12 @@ class Ctr:
         self.rt.ok("delete", self.id)
         return code, self.output()
 
+    def run_ok(self, *extra: str) -> str:
+        """run_to_exit that insists on exit status 0; the output."""
+        code, out = self.run_to_exit(*extra)
+        assert code == 0, f"exit {code}: {out}"
+        return out
+
     def output(self) -> str:
         try:
             with open(self.out) as f:

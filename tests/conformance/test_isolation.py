@@ -49,19 +49,19 @@ def test_hostname_and_domainname(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["berth-box", "example.test"]
 
 
 def test_network_namespace_has_only_loopback(ctr):
     ctr.make(["sh", "-c", "ls /sys/class/net"])
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["lo"]
 
 
 def test_mounts_inside(ctr):
     ctr.make(["cat", "/proc/self/mounts"])
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     mounts = {line.split()[1]: line.split() for line in out.splitlines()}
     assert mounts["/"]
     assert mounts["/proc"][2] == "proc"
@@ -83,7 +83,7 @@ def test_bind_mount_read_only(ctr, tmp_path):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out == "from the host\nreadonly\n"
     assert not (host / "new").exists()
 
@@ -96,7 +96,7 @@ def test_bind_mount_of_a_file(ctr, tmp_path):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out == "single file\n"
 
 
@@ -106,7 +106,7 @@ def test_tmpfs_mount_with_options(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     fields = out.split()
     assert fields[2] == "tmpfs"
     opts = fields[3].split(",")
@@ -118,13 +118,13 @@ def test_masked_paths_are_unreadable(ctr):
     assert files, "no maskable /proc file on this kernel"
     script = "".join(f"cat {p} | wc -c; " for p in files) + "ls -A /sys/firmware | wc -l"
     ctr.make(["sh", "-c", script])
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["0"] * (len(files) + 1), out
 
 
 def test_readonly_paths_refuse_writes(ctr):
     ctr.make(["sh", "-c", "echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo wrote || echo refused; echo b > /proc/sysrq-trigger 2>/dev/null && echo wrote || echo refused"])
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["refused", "refused"]
 
 
@@ -134,13 +134,13 @@ def test_readonly_root(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["refused", "tmp-ok"]
 
 
 def test_default_devices(ctr):
     ctr.make(["sh", "-c", "stat -c '%n %t:%T %a' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in /dev/ptmx /dev/fd /dev/stdin; do readlink $l; done"])
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     lines = out.splitlines()
     assert lines[:6] == [
         "/dev/null 1:3 666", "/dev/zero 1:5 666", "/dev/full 1:7 666",
@@ -155,7 +155,7 @@ def test_configured_device_node(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.strip() == "/dev/berth-null character special file 1:3 640 1000:1000"
 
 
@@ -167,7 +167,7 @@ def test_environment_cwd_and_user(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     lines = out.splitlines()
     assert lines[:4] == ["bar baz", "/tmp", "1000", "1000"]
     assert set(lines[4].split()) == {"5", "1000"}
@@ -180,7 +180,7 @@ def test_sysctl_in_the_container_namespace(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["1", "1234"]
     with open("/proc/sys/kernel/shmmni") as f:
         assert f.read().strip() != "1234"
@@ -192,20 +192,20 @@ def test_rlimits_applied(ctr):
     from berth.testing.bundles import write_config
 
     write_config(ctr.bundle, spec)
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     assert out.split() == ["512", "900"]
 
 
 def test_cgroup_namespace_root(ctr):
     ctr.make(["cat", "/proc/self/cgroup"])
-    code, out = ctr.run_to_exit()
+    out = ctr.run_ok()
     for line in out.splitlines():
-        hier, ctrl, path = line.split(":", 2)
+        _, ctrl, path = line.split(":", 2)
         if ctrl in ("memory", "pids", "cpu", ""):
             assert path == "/", line
 
 
 def test_no_pivot_still_jails(ctr):
     ctr.make(["sh", "-c", "ls /; test -e /work && echo host-visible || echo jailed"])
-    code, out = ctr.run_to_exit("--no-pivot")
+    out = ctr.run_ok("--no-pivot")
     assert out.splitlines()[-1] == "jailed"

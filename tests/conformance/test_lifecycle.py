@@ -3,7 +3,6 @@ containerd matches."""
 
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest

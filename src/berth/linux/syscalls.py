@@ -13,6 +13,7 @@ prctl(2), keyctl(2), close_range(2).
 from __future__ import annotations
 
 import os
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~3 ms
 
 if TYPE_CHECKING:  # typing costs ~3 ms at run time; these paths must start fast

@@ -59,7 +59,7 @@ def loads(s: str | bytes) -> Any:
         import json
 
         return json.loads(s)
-    scan = _json.make_scanner(_Context)
+    scan = _json.make_scanner(_Context)  # type: ignore[arg-type]
     n = len(s)
     i = 0
     while i < n and s[i] in _WS:

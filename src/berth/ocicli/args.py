@@ -23,7 +23,7 @@ class Flag:
     def __init__(self, names: str, kind: str = "bool", default: Any = None, help: str = "") -> None:
         self.names = names.split(",")
         self.kind = kind  # bool | str | int | list
-        self.default = default if default is not None else ([] if kind == "list" else (False if kind == "bool" else None))
+        self.default: Any = default if default is not None else ([] if kind == "list" else (False if kind == "bool" else None))
         self.help = help
 
     @property
@@ -40,7 +40,7 @@ def parse(argv: list[str], flags: list[Flag], verb: str) -> tuple[dict[str, Any]
     for f in flags:
         for n in f.names:
             by_name[n] = f
-    opts: dict[str, Any] = {f.key: (list(f.default) if f.kind == "list" else f.default) for f in flags}
+    opts: dict[str, Any] = {f.key: (list(f.default or []) if f.kind == "list" else f.default) for f in flags}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -50,9 +50,10 @@ def parse(argv: list[str], flags: list[Flag], verb: str) -> tuple[dict[str, Any]
         if not a.startswith("-") or a == "-":
             break
         name, eq, value = a.lstrip("-").partition("=")
-        f = by_name.get(name)
-        if f is None:
+        found = by_name.get(name)
+        if found is None:
             raise InvalidArgument(f"{verb}: flag provided but not defined: -{name}")
+        f = found
         if f.kind == "bool":
             if eq:
                 if value.lower() not in _TRUE + _FALSE:

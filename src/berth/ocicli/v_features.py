@@ -37,7 +37,7 @@ def features() -> dict[str, Any]:
         "mountOptions": mount_opts,
         "linux": {
             "namespaces": list(NAMESPACE_TYPES),
-            "capabilities": sorted(caps.ALL, key=lambda n: caps.ALL[n]),
+            "capabilities": sorted(caps.CAPABILITIES, key=lambda n: caps.CAPABILITIES[n]),
             "cgroup": {"v1": v1, "v2": v2, "systemd": False, "systemdUser": False, "rdma": False},
             "seccomp": sec,
             "apparmor": {"enabled": False},

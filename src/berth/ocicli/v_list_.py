@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from berth.ocicli.args import Flag, parse
 from berth.oci.fastjson import dumps
+from berth.ocicli.args import Flag, parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

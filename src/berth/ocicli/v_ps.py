@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from berth.oci.fastjson import dumps
 from berth.ocicli.args import Flag, parse
 from berth.ocicli.main import need_id
-from berth.oci.fastjson import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

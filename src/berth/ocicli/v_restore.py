@@ -8,6 +8,5 @@ if TYPE_CHECKING:
 
 
 def run(ctx: Context, verb: str, args: list[str]) -> int:
-    from berth.errdefs import NotImplemented
 
-    raise NotImplemented(f"{verb}: checkpoint/restore is not supported by berth-runtime (no CRIU integration)")
+    raise NotImplementedError(f"{verb}: checkpoint/restore is not supported by berth-runtime (no CRIU integration)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from berth.ocicli.main import need_id
 from berth.oci.fastjson import dumps_indent
+from berth.ocicli.main import need_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -194,7 +194,7 @@ def _validate_linux(spec: dict[str, Any], lx: dict[str, Any]) -> None:
         if t in kinds:
             raise InvalidArgument(f"{f}.type: namespace {t!r} is given twice")
         kinds.add(t)
-        if "path" in ns and ns["path"]:
+        if ns.get("path"):
             p = _type(ns["path"], str, f"{f}.path", "a path")
             if not os.path.exists(p):
                 raise NotFound(f"{f}.path: namespace path {p!r} does not exist")

@@ -19,7 +19,14 @@ from __future__ import annotations
 import os
 import time
 
-from berth.errdefs import BerthError, Conflict, FailedPrecondition, Internal, InvalidArgument, NotFound
+from berth.errdefs import (
+    BerthError,
+    Conflict,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+)
 from berth.ids import validate_runtime_id
 from berth.linux import proc as procfs
 from berth.linux import syscalls as S
@@ -189,7 +196,7 @@ def _check_rlimits(spec: dict[str, Any]) -> None:
         return
     for i, r in enumerate(rl):
         n = C.RLIMITS[r["type"]]
-        cur_soft, cur_hard = resource.getrlimit(n)
+        cur_hard = resource.getrlimit(n)[1]
         if cur_hard != resource.RLIM_INFINITY and r["hard"] > cur_hard:
             raise InvalidArgument(
                 f"process.rlimits[{i}]: {r['type']} hard limit {r['hard']} is above the caller's hard limit"
@@ -348,7 +355,8 @@ def _confinement(store: Store, spec: dict[str, Any], process: dict[str, Any], wa
         return None
     from berth.linux import seccomp as seccomp_mod
 
-    return seccomp_mod.program(sec, cache_dir=os.path.join(store.root, ".cache", "seccomp"))
+    prog: Any = seccomp_mod.program(sec, cache_dir=os.path.join(store.root, ".cache", "seccomp"))
+    return prog
 
 
 def _exit_text(pid: int) -> str:
@@ -596,7 +604,7 @@ def exec_process(
             m.add(pid1)
         ch_parent.send("go")
         msg = ch_parent.expect("pid", f"exec in {container_id}")
-        pid = msg["pid"]
+        pid = int(msg["pid"])
         os.waitpid(pid1, 0)
         ch_parent.send("go")
         ch_parent.expect("ready", f"exec in {container_id}")

@@ -48,8 +48,7 @@ def run_hooks(kind: str, hooks: list[dict[str, Any]], state: dict[str, Any]) -> 
                 executable=h["path"],
                 input=data,
                 env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                capture_output=True,
                 timeout=h.get("timeout"),
                 close_fds=True,
             )

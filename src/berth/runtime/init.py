@@ -48,6 +48,7 @@ class InitContext:
         "bundle",
         "cgroup_paths",
         "console_fd",
+        "container_id",
         "exec_mode",
         "host_pid",
         "no_new_keyring",
@@ -59,7 +60,6 @@ class InitContext:
         "seccomp",
         "spec",
         "state_dir",
-        "container_id",
     )
 
     def __init__(self, spec: dict[str, Any], process: dict[str, Any]) -> None:
@@ -301,7 +301,6 @@ def _set_credentials(sc: Syscalls, proc: dict[str, Any], userns: bool) -> None:
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     groups = user.get("additionalGids") or []
     spec_caps = proc.get("capabilities")
-    caps_mod = None
     c = None
     if spec_caps is not None:
         from berth.linux import caps as caps_mod
@@ -318,7 +317,7 @@ def _set_credentials(sc: Syscalls, proc: dict[str, Any], userns: bool) -> None:
         raise PermissionDenied(
             f"process.user: switch to uid {uid} gid {gid}: {os.strerror(exc.errno or 0).lower()}"
         ) from exc
-    if caps_mod is not None and c is not None:
+    if c is not None:
         caps_mod.set_keepcaps(False)
         caps_mod.apply(c)
     os.umask(user.get("umask", 0o022))

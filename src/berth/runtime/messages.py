@@ -33,7 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Channel", "ChildError", "TYPES"]
+__all__ = ["TYPES", "Channel", "ChildError"]
 
 TYPES = frozenset({"go", "userns", "pid", "hooks", "hooks_done", "ready", "exec_ok", "error"})
 

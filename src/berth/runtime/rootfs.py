@@ -142,7 +142,7 @@ def prepare(
     new_ipcns: bool = True,
     userns: bool = False,
 ) -> None:
-    """Steps 1–4 of the module docstring."""
+    """Steps 1 to 4 of the module docstring."""
     lx = spec.get("linux") or {}
     prop = PROPAGATION.get(lx.get("rootfsPropagation", ""), S.MS_SLAVE | S.MS_REC)
     if prop & (S.MS_SHARED | S.MS_UNBINDABLE):

@@ -63,7 +63,7 @@ def test_hostname_needs_uts_namespace(bundle):
 
 
 def test_missing_rootfs(tmp_path):
-    with pytest.raises(NotFound, match="root.path"):
+    with pytest.raises(NotFound, match=r"root\.path"):
         validate(spec(), str(tmp_path))
 
 
@@ -82,5 +82,5 @@ def test_load_reports_malformed_json_position(bundle):
 
 
 def test_load_missing_config(tmp_path):
-    with pytest.raises(NotFound, match="config.json"):
+    with pytest.raises(NotFound, match=r"config\.json"):
         load(str(tmp_path))
