@@ -6,7 +6,7 @@ arguments and calls one of these (crun's habit).
 
     check config.json ─ state dir ─ cgroups ─ exec.fifo ─ fork stage 1 ─▶ go
       ◀─ userns: write maps ─▶ go        (new user namespace only)
-      ◀─ pid (the init's host pid) ─▶ go
+      ◀─ pid (the init's host pid) ─▶ go, then add it to its cgroups ─▶ cgroup_ok
       ◀─ hooks: prestart, createRuntime ─▶ hooks_done      (only when there are some)
       ◀─ ready ─ save state.json, write --pid-file, exit
 
@@ -285,7 +285,6 @@ def create(store: Store, container_id: str, opts: CreateOptions, sc: Syscalls | 
         ch_child = None
         if console_fd >= 0 and opts.console_socket:
             os.close(console_fd)
-        manager.add(pid1)
         ch_parent.send("go")
         msg = ch_parent.recv()
         if msg is not None and msg["type"] == "userns":
@@ -300,6 +299,8 @@ def create(store: Store, container_id: str, opts: CreateOptions, sc: Syscalls | 
         child_pids.remove(pid1)
         st.start_time = procfs.start_time(st.pid) or 0
         ch_parent.send("go", pid=st.pid)
+        manager.add(st.pid)
+        ch_parent.send("cgroup_ok")
         msg = ch_parent.recv()
         if msg is not None and msg["type"] == "hooks":
             from berth.runtime.hooks import run_hooks

@@ -118,7 +118,7 @@ def stage1(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
         if plan.new_user or "user" in plan.join:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        plan.enter(sc, fds, skip_user=True)
+        plan.enter(sc, fds, skip_user=True, defer_cgroup=not ctx.exec_mode)
         pid = os.fork()
         if pid == 0:
             stage2(sc, ch, ctx, plan)
@@ -144,6 +144,9 @@ def stage2(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
                 sc, spec, ctx.rootfs, ctx.bundle, ctx.cgroup_paths,
                 new_netns="network" in plan.new, new_ipcns="ipc" in plan.new, userns=userns,
             )  # fmt: skip
+            ch.expect("cgroup_ok", "init (cgroups)")
+            if "cgroup" in plan.new:
+                sc.unshare(S.CLONE_NEWCGROUP)
             if ctx.run_parent_hooks:
                 ch.send("hooks")
                 ch.expect("hooks_done", "init (hooks)")

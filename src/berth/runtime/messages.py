@@ -9,10 +9,12 @@ type         direction  meaning
 go           P → C      you are in the cgroups (and, with a new user ns, mapped): go on
 userns       C → P      I made a new user namespace: write my uid/gid maps
 pid          C → P      (stage 1) the container's init is this host pid
+cgroup_ok    P → C      the init is in its cgroups (sent while the init mounts: moving a
+                        process between cgroups waits ~10 ms for an RCU grace period,
+                        which overlaps the rootfs work this way)
 hooks        C → P      mounts are done: run prestart and createRuntime hooks now
 hooks_done   P → C      they ran
 ready        C → P      init is set up and waits on exec.fifo (``create`` is done)
-exec_ok      C → P      (exec --detach) the process is about to execve
 error        C → P      ``{"errno": int, "msg": str}``; the child exits after sending it
 ===========  =========  ==============================================================
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TYPES", "Channel", "ChildError"]
 
-TYPES = frozenset({"go", "userns", "pid", "hooks", "hooks_done", "ready", "exec_ok", "error"})
+TYPES = frozenset({"go", "userns", "pid", "cgroup_ok", "hooks", "hooks_done", "ready", "error"})
 
 
 class ChildError(Exception):
@@ -83,9 +85,12 @@ class Channel:
         assert type_ in TYPES, type_
         fields["type"] = type_
         data = (fastjson.dumps(fields) + "\n").encode()
-        while data:
-            n = os.write(self.wfd, data)
-            data = data[n:]
+        try:
+            while data:
+                n = os.write(self.wfd, data)
+                data = data[n:]
+        except BrokenPipeError:
+            pass  # the other side is gone; the next recv() reports why (its error or EOF)
 
     def send_error(self, exc: BaseException) -> None:
         err = getattr(exc, "errno", 0) or 0

@@ -94,10 +94,10 @@ class Plan:
     def new_pid(self) -> bool:
         return "pid" in self.new
 
-    def unshare_flags(self, include_user: bool = False) -> int:
+    def unshare_flags(self, include_user: bool = False, include_cgroup: bool = True) -> int:
         flags = 0
         for t in self.new:
-            if t != "user" or include_user:
+            if (t != "user" or include_user) and (t != "cgroup" or include_cgroup):
                 flags |= FLAG[t]
         return flags
 
@@ -114,9 +114,11 @@ class Plan:
             raise from_oserror(f"open namespace {self.join[t]!r}", exc) from exc
         return fds
 
-    def enter(self, sc: Syscalls, fds: list[tuple[str, int]], skip_user: bool = False) -> None:
+    def enter(self, sc: Syscalls, fds: list[tuple[str, int]], skip_user: bool = False, defer_cgroup: bool = False) -> None:
         """setns into every opened namespace (user first), then unshare the new ones but
-        the user namespace (made before, so the parent can map it)."""
+        the user namespace (made before, so the parent can map it) and, with
+        ``defer_cgroup``, the cgroup namespace (made by the init once it is in its cgroup:
+        a cgroup namespace's root is the cgroup its maker is in)."""
         for t, fd in fds:
             if t == "user" and skip_user:
                 continue
@@ -126,10 +128,10 @@ class Plan:
                 raise OSError(exc.errno, f"join {t} namespace {self.join[t]!r}: {os.strerror(exc.errno or 0).lower()}") from exc
             finally:
                 os.close(fd)
-        flags = self.unshare_flags()
+        flags = self.unshare_flags(include_cgroup=not defer_cgroup)
         if flags:
             try:
                 sc.unshare(flags)
             except OSError as exc:
-                names = ", ".join(t for t in self.new if t != "user")
+                names = ", ".join(t for t in self.new if t != "user" and (t != "cgroup" or not defer_cgroup))
                 raise OSError(exc.errno, f"unshare {names} namespaces: {os.strerror(exc.errno or 0).lower()}") from exc
