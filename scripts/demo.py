@@ -1,0 +1,63 @@
+"""`make demo`: build a busybox bundle on this machine and run a container in it with
+berth-runtime, showing what makes it a container: its own hostname, PID 1, its own
+mounts, its cgroup and limits, its capabilities and seccomp filter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(HERE, "src"))
+
+from berth.oci.default_spec import default_spec  # noqa: E402
+from berth.testing.bundles import write_config  # noqa: E402
+from berth.testing.busybox import rootfs, template  # noqa: E402
+
+RUNTIME = os.path.join(HERE, ".venv", "bin", "berth-runtime")
+
+SCRIPT = r"""
+echo "hostname:      $(hostname)"
+echo "my pid:        $$  (PID 1 of its own pid namespace)"
+echo "processes:     $(ps -o pid,comm | tail -n +2 | tr -s ' ' | tr '\n' ';')"
+echo "network:       $(ls /sys/class/net | tr '\n' ' ')(a network namespace of its own)"
+echo "memory limit:  $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) bytes"
+echo "pids limit:    $(cat /sys/fs/cgroup/pids/pids.max)"
+echo "cgroup:        $(grep memory /proc/self/cgroup)"
+echo "capabilities:  $(grep CapEff /proc/self/status)"
+echo "seccomp:       $(grep Seccomp: /proc/self/status) (2 = filtered)"
+echo "mounts:"
+cut -d' ' -f1-4 /proc/self/mounts | sed 's/^/    /'
+echo "try mount:     $(mount -t tmpfs none /mnt 2>&1 || true)"
+echo "root writable? $(touch /x 2>&1 || true)"
+"""
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("make demo needs root (namespaces, mounts, cgroups)", file=sys.stderr)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="berth-demo-")
+    try:
+        tdir = template(os.path.join(tmp, "template"))
+        bundle = os.path.join(tmp, "bundle")
+        os.makedirs(bundle)
+        rootfs(tdir, os.path.join(bundle, "rootfs"))
+        spec = default_spec(["sh", "-c", SCRIPT], terminal=False)
+        spec["hostname"] = "berth-demo"
+        spec["linux"]["cgroupsPath"] = "/berth-demo"
+        spec["linux"]["resources"].update({"memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 64}})
+        write_config(bundle, spec)
+        print(f"$ berth-runtime run --bundle {bundle} berth-demo\n")
+        p = subprocess.run([RUNTIME, "--root", os.path.join(tmp, "state"), "run", "--bundle", bundle, "berth-demo"], check=False)
+        print(f"\nexit status {p.returncode}; the container, its mounts and its cgroup are gone again.")
+        return p.returncode
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
