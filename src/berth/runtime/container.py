@@ -27,12 +27,7 @@ from berth.errdefs import (
     InvalidArgument,
     NotFound,
 )
-from berth.ids import validate_runtime_id
 from berth.linux import proc as procfs
-from berth.linux import syscalls as S
-from berth.runtime import config as C
-from berth.runtime.messages import Channel, ChildError
-from berth.runtime.namespaces import Plan
 from berth.runtime.state import PAUSED, RUNNING, STOPPED, State, Status, Store, now_rfc3339
 
 TYPE_CHECKING = False
@@ -40,6 +35,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from berth.linux.syscalls import Syscalls
+
+# start, state, kill and delete run once per container each and must start fast: the
+# modules only create and exec need (config checks, the child protocol, namespaces,
+# syscalls) are imported inside those two functions.
 
 __all__ = [
     "create",
@@ -195,7 +194,9 @@ def _check_rlimits(spec: dict[str, Any]) -> None:
     if _has_cap(24):  # CAP_SYS_RESOURCE
         return
     for i, r in enumerate(rl):
-        n = C.RLIMITS[r["type"]]
+        from berth.runtime.config import RLIMITS
+
+        n = RLIMITS[r["type"]]
         cur_hard = resource.getrlimit(n)[1]
         if cur_hard != resource.RLIM_INFINITY and r["hard"] > cur_hard:
             raise InvalidArgument(
@@ -232,6 +233,12 @@ def _write_maps(pid: int, spec: dict[str, Any]) -> None:
 
 
 def create(store: Store, container_id: str, opts: CreateOptions, sc: Syscalls | None = None) -> State:
+    from berth.ids import validate_runtime_id
+    from berth.linux import syscalls as S
+    from berth.runtime import config as C
+    from berth.runtime.messages import Channel, ChildError
+    from berth.runtime.namespaces import Plan
+
     validate_runtime_id(container_id)
     bundle = os.path.realpath(opts.bundle)
     spec = C.load(bundle)
@@ -571,6 +578,11 @@ def exec_process(
 ) -> int:
     """Start ``process`` inside the container. Returns its pid (detach) after it is about
     to exec; the caller waits for it otherwise (we are its subreaper)."""
+    from berth.linux import syscalls as S
+    from berth.runtime import config as C
+    from berth.runtime.messages import Channel, ChildError
+    from berth.runtime.namespaces import Plan
+
     st = store.load(container_id)
     s = status_of(store, st)
     if not Status.can_exec(s):
