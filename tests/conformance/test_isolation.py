@@ -209,3 +209,25 @@ def test_no_pivot_still_jails(ctr):
     ctr.make(["sh", "-c", "ls /; test -e /work && echo host-visible || echo jailed"])
     out = ctr.run_ok("--no-pivot")
     assert out.splitlines()[-1] == "jailed"
+
+
+def test_umask_and_no_new_privileges(ctr):
+    spec = ctr.make(["sh", "-c", "umask; grep NoNewPrivs /proc/self/status"])
+    spec["process"]["user"]["umask"] = 0o027
+    spec["process"]["noNewPrivileges"] = True
+    from berth.testing.bundles import write_config
+
+    write_config(ctr.bundle, spec)
+    out = ctr.run_ok()
+    lines = out.split("\n")
+    assert lines[0] == "0027"
+    assert lines[1].split() == ["NoNewPrivs:", "1"]
+
+
+def test_without_no_new_privileges_the_flag_is_clear(ctr):
+    spec = ctr.make(["grep", "NoNewPrivs", "/proc/self/status"])
+    spec["process"]["noNewPrivileges"] = False
+    from berth.testing.bundles import write_config
+
+    write_config(ctr.bundle, spec)
+    assert ctr.run_ok().split() == ["NoNewPrivs:", "0"]
