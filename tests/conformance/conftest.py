@@ -44,9 +44,10 @@ def rt(request: Any) -> Iterator[Runtime]:
     try:
         yield r
     finally:
-        for cid in os.listdir(root) if os.path.isdir(root) else []:
+        for cid in [n for n in os.listdir(root) if not n.startswith(".")] if os.path.isdir(root) else []:
             r("delete", "--force", cid)
-        left = os.listdir(root) if os.path.isdir(root) else []
+        # Dot entries are the runtime's own caches (berth: .cache/seccomp), not state.
+        left = [n for n in os.listdir(root) if not n.startswith(".")] if os.path.isdir(root) else []
         shutil.rmtree(root, ignore_errors=True)
         assert not left, f"{name} left state behind: {left}"
 

@@ -163,7 +163,7 @@ def test_v2_manager_lifecycle(v2_dir: tuple[str, str]) -> None:
         m.thaw()
         assert not m.frozen()
         st = m.stats()
-        assert set(st) == {"cpu", "memory", "pids", "blkio", "hugetlb"}
+        assert set(st) == {"cpu", "cpuset", "memory", "pids", "blkio", "hugetlb"}
         assert st["cpu"]["usage"]["total"] >= 0
         code, out = in_group(unified + path, "os.open('/dev/zero', os.O_RDONLY)")
         assert code != 0 and "Operation not permitted" in out

@@ -130,6 +130,17 @@ def parse_flat(text: str) -> dict[str, int]:
     return out
 
 
+def parse_list(text: str) -> list[int]:
+    """A cpu/node list (``0-3,5``, cgroup-v2.rst "cpuset.cpus") as the numbers it names;
+    malformed parts are skipped."""
+    out: list[int] = []
+    for part in text.strip().split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo.isdigit() and (not hi or hi.isdigit()):
+            out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def read_flat(directory: str, name: str) -> dict[str, int]:
     """:func:`parse_flat` of a file; empty when the file does not exist."""
     text = read_optional(directory, name)

@@ -4,6 +4,7 @@ object of runc's ``events --stats`` (runc types/events.go ``Stats``)::
     {"cpu": {"usage": {"total", "percpu", "percpu_kernel", "percpu_user", "kernel",
                        "user"},                                   # ns
              "throttling": {"periods", "throttledPeriods", "throttledTime"}},
+     "cpuset": {"cpus": [0, 1], "mems": [0], "cpu_exclusive", …},  # v2: effective lists
      "memory": {"cache", "usage": {"limit", "usage", "max", "failcnt"}, "swap": {…},
                 "kernel": {…}, "kernelTCP": {…}, "raw": {memory.stat}},
      "pids": {"current", "limit"},                                # limit 0: none
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 
 def _empty() -> dict[str, Any]:
+    from .v1.cpuset import FLAGS as CPUSET_FLAGS
+
     zero = {"limit": 0, "usage": 0, "max": 0, "failcnt": 0}
     return {
         "cpu": {
@@ -45,6 +48,7 @@ def _empty() -> dict[str, Any]:
             "kernelTCP": dict(zero),
             "raw": {},
         },
+        "cpuset": {"cpus": [], "mems": [], **dict.fromkeys(CPUSET_FLAGS, 0)},
         "pids": {"current": 0, "limit": 0},
         "blkio": {},
         "hugetlb": {},
@@ -52,8 +56,9 @@ def _empty() -> dict[str, Any]:
 
 
 def collect(m: Manager) -> dict[str, Any]:
-    from .v1 import blkio, cpu, cpuacct, hugetlb, memory, pids
+    from .v1 import blkio, cpu, cpuacct, cpuset, hugetlb, memory, pids
     from .v2 import cpu as cpu2
+    from .v2 import cpuset as cpuset2
     from .v2 import hugetlb as hugetlb2
     from .v2 import io as io2
     from .v2 import memory as memory2
@@ -66,6 +71,8 @@ def collect(m: Manager) -> dict[str, Any]:
             out["cpu"]["usage"] = cpuacct.stats(paths["cpuacct"])
         if "cpu" in paths:
             out["cpu"]["throttling"] = cpu.stats(paths["cpu"])
+        if "cpuset" in paths:
+            out["cpuset"] = cpuset.stats(paths["cpuset"])
         if "memory" in paths:
             out["memory"] = memory.stats(paths["memory"])
         if "pids" in paths:
@@ -78,6 +85,8 @@ def collect(m: Manager) -> dict[str, Any]:
         return out
     if m.setup.mode == "v2":
         out["cpu"] = cpu2.stats(unified)
+    if "cpuset" in v2:
+        out["cpuset"].update(cpuset2.stats(unified))
     if "memory" in v2:
         out["memory"] = memory2.stats(unified)
     if "pids" in v2:

@@ -37,9 +37,9 @@ def _own_procs_file(root: str) -> str | None:
             continue
         else:
             d = os.path.join(root, ctrls.split(",")[0])
-        f = os.path.join(d, path.lstrip("/"), "cgroup.procs")
-        if os.path.exists(f):
-            return f
+        procs = os.path.join(d, path.lstrip("/"), "cgroup.procs")
+        if os.path.exists(procs):
+            return procs
     return None
 
 

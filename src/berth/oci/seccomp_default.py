@@ -82,7 +82,7 @@ ALLOWED: tuple[str, ...] = (
     "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork", "futex",
     "futex_requeue", "futex_time64", "futex_wait", "futex_waitv", "futex_wake", "get_robust_list",
     "get_thread_area", "getcpu", "getpgid", "getpgrp", "getpid", "getppid", "getpriority",
-    "getrlimit", "getrusage", "getsid", "gettid", "kill", "pidfd_getfd", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2",
+    "getrlimit", "getrusage", "getsid", "gettid", "kill", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2",
     "prctl", "prlimit64", "process_mrelease", "restart_syscall", "rseq", "sched_get_priority_max",
     "sched_get_priority_min", "sched_getaffinity", "sched_getattr", "sched_getparam",
     "sched_getscheduler", "sched_rr_get_interval", "sched_rr_get_interval_time64",

@@ -60,6 +60,7 @@ class InitContext:
         "seccomp",
         "spec",
         "state_dir",
+        "state_dir_fd",
     )
 
     def __init__(self, spec: dict[str, Any], process: dict[str, Any]) -> None:
@@ -68,6 +69,7 @@ class InitContext:
         self.bundle = ""
         self.rootfs = ""
         self.state_dir = ""
+        self.state_dir_fd = -1  # opened by stage 1 while still the caller's user
         self.container_id = ""
         self.console_fd = -1
         self.preserve_fds = 0
@@ -108,6 +110,10 @@ def stage1(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
     try:
         ch.expect("go", "stage 1")
         fds = plan.open_joins()
+        if not ctx.exec_mode:
+            # Opened before entering a user namespace: root mapped to another uid may not
+            # be able to walk to the state root (a 0700 --root, as runc allows).
+            ctx.state_dir_fd = os.open(ctx.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         if "user" in plan.join:
             ufd = next(fd for t, fd in fds if t == "user")
             sc.setns(ufd, S.CLONE_NEWUSER)
@@ -139,7 +145,7 @@ def stage2(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
         userns = plan.new_user or "user" in plan.join
         if not ctx.exec_mode:
             if "oomScoreAdj" in proc:
-                _write(f"/proc/{os.getpid()}/oom_score_adj", str(proc["oomScoreAdj"]), "process.oomScoreAdj")
+                _write("/proc/self/oom_score_adj", str(proc["oomScoreAdj"]), "process.oomScoreAdj")
             R.prepare(
                 sc, spec, ctx.rootfs, ctx.bundle, ctx.cgroup_paths,
                 new_netns="network" in plan.new, new_ipcns="ipc" in plan.new, userns=userns,
@@ -155,7 +161,7 @@ def stage2(sc: Syscalls, ch: Channel, ctx: InitContext, plan: Plan) -> NoReturn:
                 from berth.runtime.hooks import run_hooks
 
                 run_hooks("createContainer", hooks, _hook_state(ctx, "created"))
-            fifo_dir = os.open(ctx.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            fifo_dir = ctx.state_dir_fd
             R.pivot(sc, ctx.rootfs, ctx.no_pivot)
             R.root_propagation_after_pivot(sc, spec)
         if proc.get("terminal"):

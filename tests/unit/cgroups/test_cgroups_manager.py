@@ -192,7 +192,7 @@ def test_stats_v1_shape(fake_v1: FakeHost) -> None:
     (r / "pids/c1/pids.current").write_text("2\n")
     (r / "pids/c1/pids.max").write_text("10\n")
     st = cgroups.Manager.load(setup_of(fake_v1), "/c1").stats()
-    assert set(st) == {"cpu", "memory", "pids", "blkio", "hugetlb"}
+    assert set(st) == {"cpu", "cpuset", "memory", "pids", "blkio", "hugetlb"}
     assert st["cpu"]["usage"]["total"] == 123
     assert st["cpu"]["throttling"] == {"periods": 0, "throttledPeriods": 0, "throttledTime": 0}
     assert st["memory"]["usage"]["usage"] == 4096

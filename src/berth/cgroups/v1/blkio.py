@@ -9,8 +9,9 @@ Per-device values are written one ``major:minor value`` at a time.
 Throttling works with any scheduler: ``blkio.throttle.{read,write}_{bps,iops}_device``
 take ``major:minor rate``, rate 0 removing the limit.
 
-Stats: the ``*_recursive`` files of CFQ, else BFQ, else the throttle layer, each line
-``major:minor Op value`` (or ``major:minor value``; the ``Total`` line is skipped).
+Stats: the ``*_recursive`` files of CFQ, else BFQ, else the throttle layer (the first
+whose files hold entries, as runc), each line ``major:minor Op value`` (or
+``major:minor value``; the ``Total`` line is skipped).
 
 OCI: config-linux.md "Block IO".
 """
@@ -127,11 +128,18 @@ _THROTTLE_STATS = (
 )
 
 
+def _has_entries(path: str, name: str) -> bool:
+    return bool(parse_entries(read_optional(path, name) or ""))
+
+
 def stats(path: str) -> dict[str, list[dict[str, Any]]]:
+    # As runc: a scheduler's files are used when they hold entries. A kernel with BFQ
+    # built in has the bfq files in every group, empty while the disk uses another
+    # scheduler; the throttle layer then counts the I/O.
     table: tuple[tuple[str, str], ...]
-    if exists(path, "blkio.io_serviced_recursive"):
+    if _has_entries(path, "blkio.io_serviced_recursive"):
         table = _CFQ
-    elif exists(path, "blkio.bfq.io_serviced_recursive"):
+    elif _has_entries(path, "blkio.bfq.io_serviced_recursive"):
         table = _BFQ
     else:
         table = _THROTTLE_STATS

@@ -8,6 +8,9 @@ the hierarchy root gets its parent's values when its own are empty (runc's
 asked for. The walk up stops at the first directory whose parent has no
 ``cpuset.cpus``: the mount point.
 
+Stats (runc's ``CPUSet`` of ``events --stats``): the lists as numbers and the flag
+files (``cpu_exclusive``, ``mem_hardwall`` … ``sched_relax_domain_level``).
+
 OCI: config-linux.md "CPU" (cpus, mems).
 """
 
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import os
 
-from .._files import read, write
+from .._files import parse_list, read, read_optional, write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .._files import Resources
 
 _F = "linux.resources.cpu"
@@ -48,3 +53,20 @@ def apply(resources: Resources, path: str) -> None:
         write(path, "cpuset.mems", cpu["mems"], f"{_F}.mems")
     if os.path.exists(f"{os.path.dirname(path)}/cpuset.cpus"):
         _copy_if_empty(path, os.path.dirname(path))
+
+
+FLAGS = (
+    "cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
+    "memory_spread_slab", "memory_pressure", "sched_load_balance", "sched_relax_domain_level",
+)  # fmt: skip
+
+
+def stats(path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cpus": parse_list(read_optional(path, "cpuset.cpus") or ""),
+        "mems": parse_list(read_optional(path, "cpuset.mems") or ""),
+    }
+    for name in FLAGS:
+        text = (read_optional(path, f"cpuset.{name}") or "").strip()
+        out[name] = int(text) if text.lstrip("-").isdigit() else 0
+    return out

@@ -9,10 +9,12 @@ OCI: config-linux.md "CPU" (cpus, mems).
 
 from __future__ import annotations
 
-from .._files import write
+from .._files import parse_list, read_optional, write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .._files import Resources
 
 _F = "linux.resources.cpu"
@@ -24,3 +26,11 @@ def apply(resources: Resources, path: str) -> None:
         write(path, "cpuset.cpus", cpu["cpus"], f"{_F}.cpus")
     if cpu.get("mems"):
         write(path, "cpuset.mems", cpu["mems"], f"{_F}.mems")
+
+
+def stats(path: str) -> dict[str, Any]:
+    """The effective lists (runc's ``CPUSet`` stats on v2; v2 has no flag files)."""
+    return {
+        "cpus": parse_list(read_optional(path, "cpuset.cpus.effective") or ""),
+        "mems": parse_list(read_optional(path, "cpuset.mems.effective") or ""),
+    }
