@@ -231,3 +231,9 @@ def test_without_no_new_privileges_the_flag_is_clear(ctr):
 
     write_config(ctr.bundle, spec)
     assert ctr.run_ok().split() == ["NoNewPrivs:", "0"]
+
+
+def test_readonly_proc_sys_keeps_nosuid_nodev_noexec(ctr):
+    ctr.make(["grep", " /proc/sys ", "/proc/self/mounts"])
+    opts = ctr.run_ok().split()[3].split(",")
+    assert "ro" in opts and {"nosuid", "nodev", "noexec"} <= set(opts), opts

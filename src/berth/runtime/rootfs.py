@@ -307,6 +307,14 @@ def root_propagation_after_pivot(sc: Syscalls, spec: dict[str, Any]) -> None:
         sc.mount(None, "/", None, prop, None)
 
 
+def _kept_flags(path: str) -> int:
+    """The nosuid/nodev/noexec/atime flags ``path``'s mount has now. A bind remount sets
+    the mount's flags to exactly what it is given, so making /proc/sys read-only must
+    repeat them or it would quietly drop /proc's nosuid,nodev,noexec (runc repeats them
+    too)."""
+    return _locked_flags(path) & ~S.MS_RDONLY
+
+
 def finalize(sc: Syscalls, spec: dict[str, Any]) -> None:
     """Step 7, inside the new root: read-only paths, masked paths, read-only root."""
     lx = spec.get("linux") or {}
@@ -315,11 +323,11 @@ def finalize(sc: Syscalls, spec: dict[str, Any]) -> None:
             sc.mount(p, p, None, S.MS_BIND | S.MS_REC, None)
         except FileNotFoundError:
             continue
-        _remount_bind(sc, p, S.MS_RDONLY | S.MS_REC)
+        _remount_bind(sc, p, S.MS_RDONLY | S.MS_REC | _kept_flags(p))
     for p in lx.get("maskedPaths", []):
         mask_path(sc, p)
     if (spec.get("root") or {}).get("readonly"):
-        _remount_bind(sc, "/", S.MS_RDONLY)
+        _remount_bind(sc, "/", S.MS_RDONLY | _kept_flags("/"))
 
 
 def mask_path(sc: Syscalls, p: str) -> None:

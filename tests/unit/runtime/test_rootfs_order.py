@@ -77,7 +77,8 @@ def test_pivot_root_then_detach_old_root(rootfs):
     assert rec.calls[2] == ("umount2", ".", S.MNT_DETACH)
 
 
-def test_finalize_readonly_masked_then_readonly_root(tmp_path):
+def test_finalize_readonly_masked_then_readonly_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(R, "_locked_flags", lambda path: 0)
     rec = RecordingSyscalls()
     spec = {"root": {"path": "rootfs", "readonly": True}, "linux": {"readonlyPaths": ["/proc/sys"], "maskedPaths": ["/proc/kcore"]}}
     R.finalize(rec, spec)
@@ -120,3 +121,12 @@ def test_parse_options():
     assert o.flags == S.MS_NOSUID
     assert o.data == ["size=1m", "mode=755"]
     assert o.propagation == [S.MS_SHARED | S.MS_REC]
+
+
+def test_readonly_path_keeps_the_mounts_other_flags(monkeypatch):
+    # /proc is nosuid,nodev,noexec: making /proc/sys read-only must not drop those.
+    monkeypatch.setattr(R, "_locked_flags", lambda path: S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC)
+    rec = RecordingSyscalls()
+    R.finalize(rec, {"root": {}, "linux": {"readonlyPaths": ["/proc/sys"]}})
+    flags = _mounts(rec)[1][4]
+    assert flags == S.MS_BIND | S.MS_REMOUNT | S.MS_RDONLY | S.MS_REC | S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC
