@@ -39,9 +39,6 @@ def run(ctx: Context, verb: str, args: list[str]) -> int:
         print(usage(verb, "[command options] <container-id>", FLAGS), end="")
         return 0
     cid = need_id(verb, rest)
-    from berth.cgroups import warm
-
-    warm.start()
     from berth.runtime.container import create
 
     co = options(opts)

@@ -27,9 +27,6 @@ def run(ctx: Context, verb: str, args: list[str]) -> int:
         print(usage(verb, "[command options] <container-id>", FLAGS), end="")
         return 0
     cid = need_id(verb, rest)
-    from berth.cgroups import warm
-
-    warm.start()
     from berth.linux import syscalls as S
     from berth.runtime import container
 
