@@ -46,10 +46,10 @@ fi
 
 # pip's console-script wrappers import `re` (~5 ms) before our code runs. The commands on
 # the hot path get a two-line launcher instead: no site, our source on sys.path.
-launcher() {  # name module
-    local dst=.venv/bin/$1
+launcher() {  # name module [python flags, default -SE]
+    local dst=.venv/bin/$1 flags=${3:--SE}
     cat > "$dst.tmp" <<LAUNCH
-#!$here/.venv/bin/python3 -SE
+#!$here/.venv/bin/python3 $flags
 import sys
 sys.path.insert(0, "$here/src")
 from $2 import main
@@ -59,6 +59,9 @@ LAUNCH
     mv -f "$dst.tmp" "$dst"
 }
 launcher berth-runtime berth.ocicli.main
+launcher berth berth.cli.main
+# berthd keeps site (-E only): its third-party dependencies live in the venv's site-packages.
+launcher berthd berth.daemon.main -E
 # Byte-compile now: the launchers run with -E, so PYTHONDONTWRITEBYTECODE in a caller's
 # environment cannot make every start recompile berth.
 .venv/bin/python3 -m compileall -q src/berth >/dev/null

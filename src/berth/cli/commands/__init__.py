@@ -1,0 +1,1 @@
+"""One module per command: ``COMMAND`` (its spec) and ``run(cli, opts, args)``."""

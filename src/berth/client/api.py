@@ -1,0 +1,241 @@
+"""An Engine API client: what the berth CLI (and tests, and scripts) call berthd through.
+
+Version negotiation is the docker CLI's: unless a version is pinned (``version=`` or
+``BERTH_API_VERSION``), the first request is preceded by ``HEAD /_ping`` on the same
+connection (``GET`` if HEAD is refused) and the client then speaks
+``min(API_VERSION, Api-Version)`` — or 1.24 when the daemon sends no header. Error
+responses become :mod:`berth.errdefs` categories by status (README §3.5); the message is
+the body's ``message`` when the type is exactly ``application/json``, else the body. A
+daemon that cannot be reached is :class:`CannotConnect`.
+
+Wire values are returned as decoded JSON (PascalCase keys, as dockerd sends them).
+"""
+
+from __future__ import annotations
+
+from berth import errdefs
+from berth.api.wire import (
+    API_VERSION,
+    FALLBACK_API_VERSION,
+    MEDIA_JSON,
+    category_for_status,
+    compare_versions,
+)
+from berth.buildinfo import VERSION
+from berth.client.transport import ProtocolError, Response, UnixTransport
+from berth.errdefs import BerthError, InvalidArgument, Unavailable
+from berth.oci.fastjson import dumps, loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from berth.client.transport import Transport
+
+__all__ = ["DEFAULT_HOST", "CannotConnect", "Client", "Ping", "encode_query", "socket_path"]
+
+DEFAULT_HOST = "unix:///run/berth/berth.sock"
+
+_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+class CannotConnect(Unavailable):
+    """The daemon's socket does not answer."""
+
+
+def _quote(value: str, plus: bool) -> str:
+    out = []
+    for b in value.encode():
+        if b in _SAFE:
+            out.append(chr(b))
+        elif b == 0x20 and plus:
+            out.append("+")
+        else:
+            out.append(f"%{b:02X}")
+    return "".join(out)
+
+
+def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]]) -> str:
+    """``a=1&b=x+y`` as Go's url.Values.Encode writes it; booleans as ``1``/``0``, None
+    values left out, lists repeated."""
+    pairs = query.items() if hasattr(query, "items") else query
+    out = []
+    for key, value in pairs:
+        if value is None:
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, bool):
+                v = "1" if v else "0"
+            out.append(f"{_quote(str(key), True)}={_quote(str(v), True)}")
+    return "&".join(out)
+
+
+def socket_path(host: str) -> str:
+    """The socket path of a ``unix://`` host (or a bare absolute path)."""
+    if host.startswith("unix://"):
+        path = host[7:]
+    elif host.startswith("/"):
+        path = host
+    elif host.startswith("tcp://"):
+        raise errdefs.NotImplemented(f"cannot connect to {host}: the berth client speaks only unix:// for now")
+    else:
+        raise InvalidArgument(f"invalid host {host!r}: expected unix:///path")
+    if not path.startswith("/"):
+        raise InvalidArgument(f"invalid host {host!r}: the socket path must be absolute")
+    return path
+
+
+class Ping:
+    """What ``/_ping`` says: the daemon's API version and platform."""
+
+    __slots__ = ("api_version", "experimental", "os_type")
+
+    def __init__(self, api_version: str, os_type: str, experimental: bool) -> None:
+        self.api_version = api_version
+        self.os_type = os_type
+        self.experimental = experimental
+
+
+class Client:
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        version: str | None = None,
+        transport: Transport | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.host = host
+        self._transport: Transport = transport or UnixTransport(
+            socket_path(host), timeout, f"berth-cli/{VERSION} (linux)"
+        )
+        self._version = version or None
+        self._ping: Ping | None = None
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transport ---
+
+    def _send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Response:
+        try:
+            return self._transport.request(method, target, headers, body)
+        except OSError as exc:
+            self._transport.close()
+            raise self._cannot_connect(exc) from None
+        except ProtocolError as exc:
+            self._transport.close()
+            raise Unavailable(f"error during connect to {self.host}: {exc}") from None
+
+    def _cannot_connect(self, exc: OSError) -> CannotConnect:
+        if isinstance(exc, PermissionError):
+            return CannotConnect(
+                f"permission denied while trying to connect to the berth daemon socket at {self.host}: "
+                "is your user in the berth group?"
+            )
+        return CannotConnect(f"Cannot connect to the berth daemon at {self.host}. Is berthd running?")
+
+    # --- negotiation ---
+
+    def ping(self) -> Ping:
+        resp = self._send("HEAD", "/_ping", {}, None)
+        resp.read()
+        if resp.status != 200:
+            resp = self._send("GET", "/_ping", {}, None)
+            resp.read()
+        h = resp.headers
+        if resp.status >= 400 and "api-version" not in h:
+            raise category_for_status(resp.status)(f"ping {self.host}: {resp.status} {resp.reason}")
+        self._ping = Ping(
+            h.get("api-version", ""),
+            h.get("ostype", ""),
+            h.get("docker-experimental", "").lower() == "true",
+        )
+        return self._ping
+
+    @property
+    def api_version(self) -> str:
+        """The version requests are made at, negotiated on first use."""
+        if self._version is None:
+            server = (self._ping or self.ping()).api_version
+            if not server:
+                self._version = FALLBACK_API_VERSION
+            else:
+                self._version = API_VERSION if compare_versions(server, API_VERSION) > 0 else server
+        return self._version
+
+    @property
+    def default_api_version(self) -> str:
+        return API_VERSION
+
+    # --- requests ---
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, object] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        versioned: bool = True,
+    ) -> Response:
+        """Send a request; error statuses raise their errdefs category. ``body`` is sent
+        as JSON unless it is bytes."""
+        target = f"/v{self.api_version}{path}" if versioned else path
+        if query:
+            q = encode_query(query)
+            if q:
+                target += "?" + q
+        hdrs = dict(headers or {})
+        data: bytes | None = None
+        if body is not None:
+            if isinstance(body, (bytes, bytearray)):
+                data = bytes(body)
+            else:
+                data = dumps(body).encode()
+                hdrs.setdefault("Content-Type", MEDIA_JSON)
+        resp = self._send(method, target, hdrs, data)
+        if resp.status >= 400:
+            raise self._error(resp)
+        return resp
+
+    def _error(self, resp: Response) -> BerthError:
+        raw = resp.read()
+        message = ""
+        if resp.content_type == MEDIA_JSON:
+            try:
+                doc = loads(raw)
+                if isinstance(doc, dict):
+                    message = str(doc.get("message", ""))
+            except ValueError:
+                message = ""
+        if not message:
+            message = raw.decode("utf-8", "replace").strip() or f"{resp.status} {resp.reason}".strip()
+        err = category_for_status(resp.status)(message)
+        err.status = resp.status
+        err.from_daemon = True  # type: ignore[attr-defined]
+        return err
+
+    def get_json(self, path: str, query: Mapping[str, object] | None = None) -> Any:
+        return loads(self.request("GET", path, query).read())
+
+    def post_json(self, path: str, query: Mapping[str, object] | None = None, body: Any = None) -> Any:
+        raw = self.request("POST", path, query, body).read()
+        return loads(raw) if raw.strip() else None
+
+    # --- system ---
+
+    def version(self) -> dict[str, Any]:
+        doc: dict[str, Any] = self.get_json("/version")
+        return doc
+
+    def info(self) -> dict[str, Any]:
+        doc: dict[str, Any] = self.get_json("/info")
+        return doc
