@@ -183,3 +183,15 @@ def test_preserve_fds_passes_extra_descriptors(ctr, tmp_path):
     ctr.rt.ok("start", ctr.id)
     assert reap(ctr.pid) == 0
     assert target.read_text() == "via-fd3\n"
+
+
+def test_delete_removes_the_cgroups_after_sigkill_of_everything(ctr):
+    ctr.make(["sh", "-c", "sleep 100 & sleep 100 & wait"])
+    ctr.create()
+    ctr.rt.ok("start", ctr.id)
+    dirs = [f"/sys/fs/cgroup/{c}{ctr.cgroup}" for c in ("memory", "pids", "cpu", "freezer", "devices")]
+    assert all(os.path.isdir(d) for d in dirs)
+    ctr.rt.ok("kill", "--all", ctr.id, "KILL")
+    assert reap(ctr.pid) == 137
+    ctr.rt.ok("delete", ctr.id)
+    assert [d for d in dirs if os.path.exists(d)] == []
