@@ -3,6 +3,7 @@ containerd matches."""
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
