@@ -10,42 +10,21 @@ OCI: config-linux.md "Huge page limits".
 
 from __future__ import annotations
 
-import os
-
-from .._files import exists, read_uint, write
+from .. import _hugetlb
+from .._files import read_uint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._files import Resources
 
-_F = "linux.resources.hugepageLimits"
-
 
 def apply(resources: Resources, path: str) -> None:
-    for i, entry in enumerate(resources.get("hugepageLimits") or []):
-        size, limit = entry["pageSize"], str(entry["limit"])
-        write(
-            path,
-            f"hugetlb.{size}.limit_in_bytes",
-            limit,
-            f"{_F}[{i}]",
-            missing=f"the kernel has no {size} huge pages",
-        )
-        if exists(path, f"hugetlb.{size}.rsvd.limit_in_bytes"):
-            write(path, f"hugetlb.{size}.rsvd.limit_in_bytes", limit, f"{_F}[{i}]")
+    _hugetlb.apply_limits(resources, path, "limit_in_bytes", "the kernel has no {size} huge pages")
 
 
 def page_sizes(path: str) -> list[str]:
     """The page sizes the group has files for."""
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return []
-    return sorted(
-        n[len("hugetlb.") : -len(".limit_in_bytes")]
-        for n in names
-        if n.startswith("hugetlb.") and n.endswith(".limit_in_bytes") and ".rsvd." not in n
-    )
+    return _hugetlb.page_sizes(path, "limit_in_bytes")
 
 
 def stats(path: str) -> dict[str, dict[str, int]]:

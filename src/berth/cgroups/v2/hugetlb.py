@@ -10,41 +10,21 @@ OCI: config-linux.md "Huge page limits".
 
 from __future__ import annotations
 
-import os
-
-from .._files import exists, read_flat, read_uint, write
+from .. import _hugetlb
+from .._files import read_flat, read_uint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._files import Resources
 
-_F = "linux.resources.hugepageLimits"
-
 
 def apply(resources: Resources, path: str) -> None:
-    for i, entry in enumerate(resources.get("hugepageLimits") or []):
-        size, limit = entry["pageSize"], str(entry["limit"])
-        write(
-            path,
-            f"hugetlb.{size}.max",
-            limit,
-            f"{_F}[{i}]",
-            missing=f"no {size} huge pages or the hugetlb controller is not enabled",
-        )
-        if exists(path, f"hugetlb.{size}.rsvd.max"):
-            write(path, f"hugetlb.{size}.rsvd.max", limit, f"{_F}[{i}]")
+    _hugetlb.apply_limits(resources, path, "max", "no {size} huge pages or the hugetlb controller is not enabled")
 
 
 def page_sizes(path: str) -> list[str]:
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return []
-    return sorted(
-        n[len("hugetlb.") : -len(".max")]
-        for n in names
-        if n.startswith("hugetlb.") and n.endswith(".max") and ".rsvd." not in n
-    )
+    """The page sizes the group has files for."""
+    return _hugetlb.page_sizes(path, "max")
 
 
 def stats(path: str) -> dict[str, dict[str, int]]:
