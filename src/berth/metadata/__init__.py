@@ -1,0 +1,56 @@
+"""berth's metadata: one SQLite database, ``<root>/berth.db``, in WAL mode.
+
+What lives here is what must be found again after a restart and changed atomically:
+snapshot records (which directory is which layer, who is whose parent), image refs
+(name → descriptor), and labels on content (how garbage collection finds roots). Bytes
+live elsewhere (the content store, the snapshot directories); rows only point at them.
+
+Schema (version 2)::
+
+    schema_version ── version               one row: the migrations applied
+    snapshots ─────── id  PK AUTOINCREMENT  names snapshots/<id>/ on disk, never reused
+                      key UNIQUE            key (active, view) or name (committed): one
+                                            namespace, as containerd's
+                      parent_id → snapshots.id  ON DELETE RESTRICT
+                      kind                  'active' | 'view' | 'committed'
+                      created, updated      unix seconds
+                      labels                JSON object
+    images ────────── name PK               docker.io/library/busybox:latest, name@sha256:…
+                      media_type, digest, size   the target descriptor (index or manifest)
+                      labels, created, updated
+                      (index on digest: "which names point at this image")
+    content ───────── digest PK             a blob in the content store
+                      labels                JSON: berth.gc.root, berth.gc.ref.* …
+                      created, updated
+
+**Migrations** (:data:`MIGRATIONS`) are SQL scripts in order; ``MIGRATIONS[i]`` takes
+version ``i`` to ``i + 1``. Opening a file runs the missing ones and sets the version in
+one transaction (a crash leaves the old version whole); a file whose version is newer
+than this berth's list is refused with FailedPrecondition rather than misread.
+
+**Errors.** ``sqlite3.Error`` never leaves the package: a UNIQUE violation is
+AlreadyExists, a foreign key violation FailedPrecondition, a locked database
+Unavailable, anything else Internal, each naming the object.
+
+Typical use::
+
+    db = Database("/var/lib/berth/berth.db")
+    with db.images() as tx:
+        tx.put_image("docker.io/library/busybox:latest", index_descriptor)
+    snapshotter = OverlaySnapshotter(root, db)   # db.snapshots() is its MetaStore
+"""
+
+from berth.metadata._migrations import MIGRATIONS
+from berth.metadata.db import Database
+from berth.metadata.images import ContentRecord, ImageRecord, ImagesTx
+from berth.metadata.snapshots import SnapshotRecord, SnapshotTx
+
+__all__ = [
+    "MIGRATIONS",
+    "ContentRecord",
+    "Database",
+    "ImageRecord",
+    "ImagesTx",
+    "SnapshotRecord",
+    "SnapshotTx",
+]

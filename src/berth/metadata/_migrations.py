@@ -1,0 +1,44 @@
+"""The schema of berth.db, as an ordered list of migrations.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``; version 0 is an
+empty file. A migration is only ever appended, never edited once released: a database
+in the field is at some version and must reach the newest by running the rest in order.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+_V1_SNAPSHOTS = """
+CREATE TABLE snapshots (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    key       TEXT    NOT NULL UNIQUE,
+    parent_id INTEGER REFERENCES snapshots(id) ON DELETE RESTRICT,
+    kind      TEXT    NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+    created   REAL    NOT NULL,
+    updated   REAL    NOT NULL,
+    labels    TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX snapshots_parent ON snapshots(parent_id);
+"""
+
+_V2_IMAGES_CONTENT = """
+CREATE TABLE images (
+    name       TEXT    PRIMARY KEY,
+    media_type TEXT    NOT NULL,
+    digest     TEXT    NOT NULL,
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    labels     TEXT    NOT NULL DEFAULT '{}',
+    created    REAL    NOT NULL,
+    updated    REAL    NOT NULL
+);
+CREATE INDEX images_digest ON images(digest);
+CREATE TABLE content (
+    digest  TEXT PRIMARY KEY,
+    labels  TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_SNAPSHOTS, _V2_IMAGES_CONTENT]
