@@ -237,3 +237,28 @@ def test_readonly_proc_sys_keeps_nosuid_nodev_noexec(ctr):
     ctr.make(["grep", " /proc/sys ", "/proc/self/mounts"])
     opts = ctr.run_ok().split()[3].split(",")
     assert "ro" in opts and {"nosuid", "nodev", "noexec"} <= set(opts), opts
+
+
+def test_oom_score_adj_is_the_containers_not_the_hosts(ctr):
+    with open("/proc/1/oom_score_adj") as f:
+        host_before = f.read()
+    spec = ctr.make(["cat", "/proc/self/oom_score_adj"])
+    spec["process"]["oomScoreAdj"] = 500
+    from berth.testing.bundles import write_config
+
+    write_config(ctr.bundle, spec)
+    assert ctr.run_ok().strip() == "500"
+    with open("/proc/1/oom_score_adj") as f:
+        assert f.read() == host_before
+
+
+def test_bind_mount_propagation_option(ctr, tmp_path):
+    host = tmp_path / "prop"
+    host.mkdir()
+    spec = ctr.make(["grep", " /data ", "/proc/self/mountinfo"])
+    spec["mounts"].append({"destination": "/data", "type": "bind", "source": str(host), "options": ["rbind", "rshared"]})
+    from berth.testing.bundles import write_config
+
+    write_config(ctr.bundle, spec)
+    line = ctr.run_ok()
+    assert "shared:" in line, line
