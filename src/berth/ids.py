@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from berth.errdefs import AlreadyExists, InvalidArgument, NotFound
+from berth.errdefs import InvalidArgument, NotFound
 
 __all__ = ["new_id", "prefix_lookup", "validate_runtime_id"]
 
@@ -34,11 +34,11 @@ def validate_runtime_id(container_id: str) -> str:
 
 
 def prefix_lookup(prefix: str, ids: list[str], kind: str = "object") -> str:
-    """The one id starting with ``prefix``; NotFound if none, AlreadyExists-free Conflict
-    semantics as Docker: more than one match is an ambiguity error."""
+    """The one id starting with ``prefix``; NotFound if none; more than one match is
+    InvalidArgument, as dockerd answers an ambiguous prefix (400)."""
     matches = [i for i in ids if i.startswith(prefix)]
     if not matches:
         raise NotFound(f"no such {kind}: {prefix}")
     if len(matches) > 1:
-        raise AlreadyExists(f"multiple {kind}s found with provided prefix: {prefix}")
+        raise InvalidArgument(f"multiple {kind}s found with provided prefix: {prefix}")
     return matches[0]
