@@ -31,6 +31,7 @@ oracle: install
 
 bench: install
 	$(PY) bench/runtime_start.py
+	$(PY) bench/pull_push.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
