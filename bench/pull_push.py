@@ -31,15 +31,15 @@ import time
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import report, summary  # noqa: E402
+from common import report, summary
 
-from berth.content import LocalStore, write_blob  # noqa: E402
-from berth.oci import mediatypes as mt  # noqa: E402
-from berth.oci.digest import sha256_of  # noqa: E402
-from berth.oci.image import Descriptor, canonical_json  # noqa: E402
-from berth.oci.reference import parse_docker_ref  # noqa: E402
-from berth.registry import Client, CredentialStore, RegistryHosts  # noqa: E402
-from berth.testing.registry import layer_tar, registry_process  # noqa: E402
+from berth.content import LocalStore, write_blob
+from berth.oci import mediatypes as mt
+from berth.oci.digest import sha256_of
+from berth.oci.image import Descriptor, canonical_json
+from berth.oci.reference import parse_docker_ref
+from berth.registry import Client, CredentialStore, RegistryHosts
+from berth.testing.registry import layer_tar, registry_process
 
 LAYERS = 4
 LAYER_MIB = 50
@@ -103,7 +103,7 @@ def main() -> None:
 
             def cold(fn: Callable[[str], None]) -> list[float]:
                 out = []
-                for i in range(args.n):
+                for _i in range(args.n):
                     with registry_process(os.path.join(tmp, f"cold-{next(counter)}")) as fresh:
                         out.append(timed(lambda: fn(fresh.host)))
                 return out
