@@ -7,7 +7,6 @@ Nothing needs root; nothing leaves 127.0.0.1."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import hashlib
 import http.server
@@ -39,77 +38,15 @@ from berth.registry import (
     RegistryHosts,
     VerificationFailed,
 )
+from berth.testing.registry import REGISTRY, free_port, registry_process
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt  # bcrypt for htpasswd, from libxcrypt (no bcrypt package here)
 
-REGISTRY = shutil.which("docker-registry")
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(REGISTRY is None, reason="docker-registry is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# -- a registry process ----------------------------------------------------------------
-
-
-@dataclass
-class Registry:
-    host: str
-    root: str
-    scheme: str
-
-
-def _start_registry(
-    tmp: str, *, tls: tuple[str, str] | None = None, auth: str = ""
-) -> tuple[subprocess.Popen[bytes], Registry]:
-    port = _free_port()
-    data = os.path.join(tmp, "data")
-    os.makedirs(data, exist_ok=True)
-    cfg = [
-        "version: 0.1",
-        "log: {level: error, accesslog: {disabled: true}}",
-        f"storage: {{filesystem: {{rootdirectory: {data}}}, delete: {{enabled: true}}}}",
-        "http:",
-        f"  addr: 127.0.0.1:{port}",
-    ]
-    if tls:
-        cfg += [f"  tls: {{certificate: {tls[0]}, key: {tls[1]}}}"]
-    cfg.append(auth)
-    path = os.path.join(tmp, "config.yml")
-    with open(path, "w") as f:
-        f.write("\n".join(cfg) + "\n")
-    log = open(os.path.join(tmp, "registry.log"), "wb")
-    proc = subprocess.Popen([REGISTRY, "serve", path], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(open(os.path.join(tmp, "registry.log")).read())
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            break
-        time.sleep(0.02)
-    return proc, Registry(f"127.0.0.1:{port}", tmp, "https" if tls else "http")
-
-
-@contextlib.contextmanager
-def registry_process(tmp: str, **kw: object):
-    proc, reg = _start_registry(tmp, **kw)  # type: ignore[arg-type]
-    try:
-        yield reg
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(os.path.join(tmp, "data"), ignore_errors=True)
+_free_port = free_port
 
 
 @pytest.fixture
