@@ -60,6 +60,8 @@ LAUNCH
 }
 launcher berth-runtime berth.ocicli.main
 launcher berth berth.cli.main
+# berth-shim: one per running container, so its start and its memory are both on the budget.
+launcher berth-shim berth.shim.main
 # berthd keeps site (-E only): its third-party dependencies live in the venv's site-packages.
 launcher berthd berth.daemon.main -E
 # Byte-compile now: the launchers run with -E, so PYTHONDONTWRITEBYTECODE in a caller's

@@ -1,0 +1,155 @@
+"""The daemon's side of berth-shim: launch one, talk to its control socket, read the exit
+record it left. Blocking calls (the engine runs them off its event loop)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from berth import errdefs
+from berth.oci import fastjson
+
+__all__ = ["ShimClient", "launch", "read_exit"]
+
+_KINDS: dict[str, type[errdefs.BerthError]] = {
+    "conflict": errdefs.Conflict,
+    "invalid": errdefs.InvalidArgument,
+    "internal": errdefs.Internal,
+}
+
+
+def launch(
+    shim: Sequence[str],
+    *,
+    id: str,
+    bundle: str,
+    state_dir: str,
+    runtime: str,
+    runtime_root: str,
+    log_path: str = "",
+    log_opts: Mapping[str, str] | None = None,
+    tty: bool = False,
+    stdin: bool = False,
+    stdin_once: bool = False,
+    linger: float | None = None,
+    timeout: float = 60,
+) -> int:
+    """Start a detached shim (``shim`` is its argv prefix, e.g. ``["berth-shim"]``) that
+    creates the container; returns the shim's pid once the container is created."""
+    argv = [*shim, "--id", id, "--bundle", bundle, "--state-dir", state_dir, "--runtime", runtime,
+            "--runtime-root", runtime_root]  # fmt: skip
+    if log_path:
+        argv += ["--log-path", log_path]
+    for k, v in (log_opts or {}).items():
+        argv += ["--log-opt", f"{k}={v}"]
+    argv += [
+        f for f, on in (("--tty", tty), ("--stdin", stdin), ("--stdin-once", stdin_once)) if on
+    ]
+    if linger is not None:
+        argv += ["--linger", str(linger)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if p.returncode != 0:
+        msg = p.stderr.strip().removeprefix("berth-shim: ").splitlines()
+        raise errdefs.Internal(
+            f"start shim for '{id}': {msg[0] if msg else f'exit {p.returncode}'}"
+        )
+    return int(p.stdout.strip())
+
+
+def read_exit(state_dir: str) -> dict[str, Any] | None:
+    """The exit record the shim wrote, or None while the container has not exited."""
+    try:
+        with open(os.path.join(state_dir, "exit.json"), "rb") as f:
+            d: dict[str, Any] = fastjson.loads(f.read())
+            return d
+    except FileNotFoundError:
+        return None
+
+
+class ShimClient:
+    """One container's shim, reached through ``<state_dir>/shim.sock``."""
+
+    def __init__(self, state_dir: str, timeout: float | None = 30) -> None:
+        self.state_dir = state_dir
+        self.path = os.path.join(state_dir, "shim.sock")
+        self.timeout = timeout
+
+    def alive(self) -> bool:
+        try:
+            self.state()
+        except (errdefs.Unavailable, errdefs.NotFound):
+            return False
+        return True
+
+    def _connect(self, timeout: float | None) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(self.path)
+        except FileNotFoundError:
+            s.close()
+            raise errdefs.NotFound(f"shim socket '{self.path}': no such file") from None
+        except OSError as exc:
+            s.close()
+            raise errdefs.Unavailable(
+                f"connect shim socket '{self.path}': {exc.strerror or exc}"
+            ) from exc
+        return s
+
+    @staticmethod
+    def _read_line(s: socket.socket) -> tuple[dict[str, Any], bytes]:
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise errdefs.Unavailable("shim closed the connection")
+            buf += chunk
+        line, _, rest = buf.partition(b"\n")
+        msg: dict[str, Any] = fastjson.loads(line)
+        if not msg.get("ok"):
+            raise _KINDS.get(msg.get("kind", ""), errdefs.Internal)(
+                str(msg.get("error", "shim error"))
+            )
+        return msg, rest
+
+    def call(self, op: str, timeout: float | None = -1.0, **fields: Any) -> dict[str, Any]:
+        s = self._connect(self.timeout if timeout == -1.0 else timeout)
+        try:
+            s.sendall((fastjson.dumps({"op": op, **fields}) + "\n").encode())
+            return self._read_line(s)[0]
+        finally:
+            s.close()
+
+    def state(self) -> dict[str, Any]:
+        return self.call("state")
+
+    def start(self) -> dict[str, Any]:
+        return self.call("start")
+
+    def kill(self, signal: int = 15, all: bool = False) -> None:
+        self.call("kill", signal=signal, all=all)
+
+    def resize(self, height: int, width: int) -> None:
+        self.call("resize", height=height, width=width)
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any]:
+        exit_: dict[str, Any] = self.call("wait", timeout=timeout)["exit"]
+        return exit_
+
+    def delete(self, force: bool = False) -> dict[str, Any] | None:
+        exit_: dict[str, Any] | None = self.call("delete", force=force).get("exit")
+        return exit_
+
+    def attach(self, stdin: bool = False) -> tuple[socket.socket, bool, bytes]:
+        """Open an attach stream: (socket, tty, output bytes already received)."""
+        s = self._connect(self.timeout)
+        try:
+            s.sendall((fastjson.dumps({"op": "attach", "stdin": stdin}) + "\n").encode())
+            msg, rest = self._read_line(s)
+        except BaseException:
+            s.close()
+            raise
+        return s, bool(msg.get("tty")), rest
