@@ -177,6 +177,16 @@ def podman(base: str, tmpl: str) -> list[int] | str:
                 break
             time.sleep(0.1)
         subprocess.run(["umount", "-R", f"{base}/pm-run"], capture_output=True)
+        _unmount_under(base)
+
+
+def _unmount_under(base: str) -> None:
+    """podman's storage bind-mounts ``pm-root/overlay`` onto itself: take down every mount
+    below ``base``, deepest first."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for m in sorted((p for p in points if p == base or p.startswith(base + "/")), reverse=True):
+        subprocess.run(["umount", "-l", m], capture_output=True)
 
 
 def main() -> int:

@@ -26,11 +26,30 @@ __all__ = ["COMMANDS", "GROUPS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("version", "Show the berth version information"),
     "info": ("info", "Display system-wide information"),
+    "pull": ("pull", "Download an image from a registry"),
+    "images": ("images", "List images"),
+    "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": ("rmi", "Remove one or more images"),
+    "history": ("history", "Show the history of an image"),
 }
 
 # management commands: group → (description, {sub: module})
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {
     "system": ("Manage berth", {"info": "info"}),
+    "image": (
+        "Manage images",
+        {
+            "pull": "pull",
+            "ls": "images",
+            "list": "images",
+            "inspect": "image_inspect",
+            "tag": "tag",
+            "rm": "rmi",
+            "remove": "rmi",
+            "prune": "image_prune",
+            "history": "history",
+        },
+    ),
 }
 
 GLOBAL_FLAGS = [
@@ -58,7 +77,10 @@ def _group_help(name: str) -> str:
     desc, subs = GROUPS[name]
     lines = [f"Usage:  berth {name} COMMAND", "", desc, "", "Commands:"]
     for sub, module in subs.items():
-        lines.append(f"  {sub:<11} {COMMANDS.get(module, ('', ''))[1]}")
+        short = COMMANDS.get(module, ("", ""))[1]
+        if not short:
+            short = __import__(f"berth.cli.commands.{module}", fromlist=["COMMAND"]).COMMAND.short
+        lines.append(f"  {sub:<11} {short}")
     lines += ["", f"Run 'berth {name} COMMAND --help' for more information on a command."]
     return "\n".join(lines) + "\n"
 

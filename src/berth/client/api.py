@@ -28,7 +28,7 @@ from berth.oci.fastjson import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from typing import Any
 
     from berth.client.transport import Transport
@@ -238,4 +238,69 @@ class Client:
 
     def info(self) -> dict[str, Any]:
         doc: dict[str, Any] = self.get_json("/info")
+        return doc
+
+    # --- images ---
+
+    def json_messages(self, resp: Response) -> Iterator[dict[str, Any]]:
+        """A JSON-message stream (README §3.3), one decoded object at a time."""
+        buf = b""
+        for data in resp.iter_body():
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.strip():
+                    doc = loads(line)
+                    if isinstance(doc, dict):
+                        yield doc
+        if buf.strip():
+            doc = loads(buf)
+            if isinstance(doc, dict):
+                yield doc
+
+    def image_pull(
+        self, from_image: str, tag: str = "", registry_auth: str = ""
+    ) -> Iterator[dict[str, Any]]:
+        """``POST /images/create``: the progress messages; an ``error`` message ends it."""
+        query = {"fromImage": from_image, "tag": tag}
+        resp = self.request(
+            "POST", "/images/create", query, headers={"X-Registry-Auth": registry_auth or "e30="}
+        )
+        return self.json_messages(resp)
+
+    def images(
+        self, all: bool = False, filters: str = "", digests: bool = False
+    ) -> list[dict[str, Any]]:
+        query: dict[str, object] = {}
+        if all:
+            query["all"] = "1"
+        if filters:
+            query["filters"] = filters
+        if digests:
+            query["digests"] = "1"
+        doc: list[dict[str, Any]] = self.get_json("/images/json", query)
+        return doc
+
+    def image_inspect(self, name: str) -> dict[str, Any]:
+        doc: dict[str, Any] = self.get_json(f"/images/{name}/json")
+        return doc
+
+    def image_history(self, name: str) -> list[dict[str, Any]]:
+        doc: list[dict[str, Any]] = self.get_json(f"/images/{name}/history")
+        return doc
+
+    def image_tag(self, source: str, repo: str, tag: str) -> None:
+        self.request("POST", f"/images/{source}/tag", {"repo": repo, "tag": tag}).read()
+
+    def image_remove(self, name: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+        query: dict[str, object] = {}
+        if force:
+            query["force"] = "1"
+        if noprune:
+            query["noprune"] = "1"
+        doc: list[dict[str, str]] = loads(self.request("DELETE", f"/images/{name}", query).read())
+        return doc
+
+    def images_prune(self, filters: str = "") -> dict[str, Any]:
+        doc: dict[str, Any] = self.post_json("/images/prune", {"filters": filters} if filters else None)
         return doc

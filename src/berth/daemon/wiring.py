@@ -10,24 +10,48 @@ backend must satisfy, so a test can hand it a fake instead.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+from berth.api import images as images_api
 from berth.api import system as system_api
 from berth.api.router import Router
 from berth.api.server import ApiServer
 from berth.api.wire import API_VERSION, MIN_API_VERSION
+from berth.content import LocalStore
 from berth.daemon.config import DaemonConfig
+from berth.engine.images import ImageEngine
 from berth.engine.system import SystemConfig, SystemService, engine_id
+from berth.images import ImageService
+from berth.metadata import Database
+from berth.registry import Client, RegistryHosts
+from berth.snapshots import OverlaySnapshotter
 
-__all__ = ["Services", "build_api", "build_router", "build_services"]
+__all__ = ["Services", "build_api", "build_images", "build_router", "build_services"]
 
 
 @dataclass
 class Services:
     system: SystemService
+    images: ImageEngine
+
+
+def build_images(cfg: DaemonConfig) -> ImageEngine:
+    """The image store under ``--root``: berth.db, content/, snapshots/ (ARCHITECTURE.md
+    "On disk"); 127.0.0.0/8 is always an insecure registry, as in dockerd."""
+    db = Database(os.path.join(cfg.root, "berth.db"))
+    store = LocalStore(os.path.join(cfg.root, "content"))
+    snapshotter = OverlaySnapshotter(cfg.root, db)
+    hosts = RegistryHosts(
+        insecure=("127.0.0.0/8", *cfg.insecure_registries), mirrors=tuple(cfg.registry_mirrors)
+    )
+    service = ImageService(store, snapshotter, db, Client(hosts=hosts))
+    service.recover()
+    return ImageEngine(service)
 
 
 def build_services(cfg: DaemonConfig) -> Services:
+    images = build_images(cfg)
     system = SystemService(
         SystemConfig(
             root=cfg.root,
@@ -42,13 +66,15 @@ def build_services(cfg: DaemonConfig) -> Services:
         engine_id=engine_id(cfg.root),
         api_version=API_VERSION,
         min_api_version=MIN_API_VERSION,
+        image_count=images.count,
     )
-    return Services(system=system)
+    return Services(system=system, images=images)
 
 
 def build_router(services: Services) -> Router:
     router = Router()
     system_api.register(router, services.system)
+    images_api.register(router, services.images)
     return router
 
 

@@ -24,7 +24,7 @@ from berth.content import LocalStore, write_blob
 from berth.oci import mediatypes as mt
 from berth.oci.digest import sha256_of
 from berth.oci.image import Descriptor, canonical_json
-from berth.registry import Client, CredentialStore, RegistryHosts
+from berth.registry import Client, Credentials, CredentialStore, RegistryHosts
 
 __all__ = [
     "REGISTRY",
@@ -129,9 +129,10 @@ def push_test_image(
     work: str,
     layers: list[Mapping[str, bytes]] | None = None,
     labels: Mapping[str, str] | None = None,
+    credentials: Credentials | None = None,
 ) -> PushedImage:
     """Build a small image (two layers by default) in a store under ``work`` and push it
-    to ``ref`` (a 127.0.0.1 registry: plain HTTP, no credentials)."""
+    to ``ref`` (a 127.0.0.1 registry: plain HTTP; ``credentials`` for one with auth)."""
     store = LocalStore(os.path.join(work, "content"))
     layers = layers or [{"etc/hello": b"hello\n"}, {"bin/data": b"data" * 5000}]
     ldescs, diff_ids = [], []
@@ -170,7 +171,7 @@ def push_test_image(
         credentials=CredentialStore(creds_path, [creds_path]),
     )
     try:
-        client.push(ref, store, mdesc)
+        client.push(ref, store, mdesc, credentials=credentials)
     finally:
         client.close()
     return PushedImage(mdesc, cdesc, ldescs)
