@@ -13,14 +13,14 @@ import base64
 import binascii
 import builtins
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from berth import errdefs
 from berth.api.request import Request
 from berth.api.response import JsonStream, Reply, empty, json_response, json_stream
 from berth.api.router import Router
-from berth.images import DeleteItem, ImageDetail, ImageSummary, PullEvent, unix_seconds
+from berth.images import DeleteItem, ImageDetail, ImageSummary, PullEvent, PushResult, unix_seconds
 from berth.oci.image import ImageConfig
 from berth.oci.reference import Reference, parse_normalized_named
 from berth.registry import Credentials, Resolved
@@ -33,6 +33,7 @@ __all__ = [
     "history_wire",
     "progress_bar",
     "pull_message",
+    "push_message",
     "register",
     "summary_wire",
 ]
@@ -51,6 +52,12 @@ class ImagesBackend(Protocol):
         credentials: Credentials | None = None,
         resolved: tuple[Reference, Resolved] | None = None,
     ) -> AsyncIterator[PullEvent]: ...
+
+    async def push_check(self, name: str) -> None: ...
+
+    def push(
+        self, name: str, credentials: Credentials | None = None
+    ) -> AsyncIterator[PullEvent | PushResult]: ...
 
     async def list(self, filters: Mapping[str, Sequence[str]] | None = None) -> builtins.list[ImageSummary]: ...
 
@@ -125,6 +132,20 @@ def pull_message(ev: PullEvent) -> dict[str, Any]:
         msg["progressDetail"] = {"current": ev.current, "total": ev.total or 0}
         msg["progress"] = progress_bar(ev.current, ev.total or 0)
     elif layer_status:
+        msg["progressDetail"] = {}
+    if ev.id:
+        msg["id"] = ev.id
+    return msg
+
+
+def push_message(ev: PullEvent | PushResult) -> dict[str, Any]:
+    if isinstance(ev, PushResult):
+        return {"progressDetail": {}, "aux": {"Tag": ev.tag, "Digest": str(ev.digest), "Size": ev.size}}
+    msg: dict[str, Any] = {"status": ev.status}
+    if ev.current is not None:
+        msg["progressDetail"] = {"current": ev.current, "total": ev.total or 0}
+        msg["progress"] = progress_bar(ev.current, ev.total or 0)
+    elif ev.id:
         msg["progressDetail"] = {}
     if ev.id:
         msg["id"] = ev.id
@@ -271,10 +292,16 @@ def _pull_ref(from_image: str, tag: str) -> str:
     return str(ref.name_only().with_tag(tag))
 
 
-def register(router: Router, backend: ImagesBackend) -> None:
+def register(
+    router: Router,
+    backend: ImagesBackend,
+    importer: Callable[[Request], Awaitable[Reply]] | None = None,
+) -> None:
     async def create(req: Request) -> Reply:
         if req.q("fromSrc"):
-            raise errdefs.NotImplemented("import (fromSrc) is not supported yet")
+            if importer is None:
+                raise errdefs.NotImplemented("import (fromSrc) is not supported")
+            return await importer(req)
         ref = _pull_ref(req.q("fromImage"), req.q("tag"))
         creds = credentials_from_header(req.header("x-registry-auth"))
         resolved = await backend.resolve(ref, creds)
@@ -283,6 +310,22 @@ def register(router: Router, backend: ImagesBackend) -> None:
             try:
                 async for ev in backend.pull(ref, creds, resolved):
                     await out.send(pull_message(ev))
+            except errdefs.BerthError as exc:
+                await out.error(exc.message)
+
+        return json_stream(produce)
+
+    async def push(req: Request) -> Reply:
+        name = req.params["name"]
+        if req.q("tag"):
+            name = f"{name}:{req.q('tag')}"
+        creds = credentials_from_header(req.header("x-registry-auth"))
+        await backend.push_check(name)
+
+        async def produce(out: JsonStream) -> None:
+            try:
+                async for ev in backend.push(name, creds):
+                    await out.send(push_message(ev))
             except errdefs.BerthError as exc:
                 await out.error(exc.message)
 
@@ -333,4 +376,5 @@ def register(router: Router, backend: ImagesBackend) -> None:
     router.add("GET", "/images/{name:.*}/json", inspect)
     router.add("GET", "/images/{name:.*}/history", history)
     router.add("POST", "/images/{name:.*}/tag", tag)
+    router.add("POST", "/images/{name:.*}/push", push)
     router.add("DELETE", "/images/{name:.*}", remove)

@@ -27,19 +27,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("version", "Show the berth version information"),
     "info": ("info", "Display system-wide information"),
     "pull": ("pull", "Download an image from a registry"),
+    "push": ("push", "Upload an image to a registry"),
+    "login": ("login", "Log in to a registry"),
+    "logout": ("logout", "Log out from a registry"),
     "images": ("images", "List images"),
     "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     "rmi": ("rmi", "Remove one or more images"),
     "history": ("history", "Show the history of an image"),
+    "save": ("save", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
+    "load": ("load", "Load an image from a tar archive or STDIN"),
+    "import": ("import_", "Import the contents from a tarball to create a filesystem image"),
 }
 
 # management commands: group → (description, {sub: module})
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {
-    "system": ("Manage berth", {"info": "info"}),
+    "system": ("Manage berth", {"info": "info", "df": "system_df"}),
     "image": (
         "Manage images",
         {
             "pull": "pull",
+            "push": "push",
             "ls": "images",
             "list": "images",
             "inspect": "image_inspect",
@@ -48,6 +55,9 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "remove": "rmi",
             "prune": "image_prune",
             "history": "history",
+            "save": "save",
+            "load": "load",
+            "import": "import_",
         },
     ),
 }

@@ -268,6 +268,20 @@ class Client:
         )
         return self.json_messages(resp)
 
+    def image_push(self, name: str, tag: str = "", registry_auth: str = "") -> Iterator[dict[str, Any]]:
+        """``POST /images/{name}/push``: the progress messages; an ``error`` message ends it."""
+        query = {"tag": tag} if tag else None
+        resp = self.request(
+            "POST", f"/images/{name}/push", query, headers={"X-Registry-Auth": registry_auth or "e30="}
+        )
+        return self.json_messages(resp)
+
+    def auth(self, username: str, password: str, server: str) -> dict[str, Any]:
+        """``POST /auth``: the daemon checks the credentials against ``server``."""
+        body = {"username": username, "password": password, "serveraddress": server}
+        doc: dict[str, Any] = self.post_json("/auth", None, body)
+        return doc
+
     def images(
         self, all: bool = False, filters: str = "", digests: bool = False
     ) -> list[dict[str, Any]]:
@@ -304,3 +318,24 @@ class Client:
     def images_prune(self, filters: str = "") -> dict[str, Any]:
         doc: dict[str, Any] = self.post_json("/images/prune", {"filters": filters} if filters else None)
         return doc
+
+    def image_save(self, names: list[str]) -> Iterator[bytes]:
+        """``GET /images/get``: the tar's bytes as they arrive."""
+        resp = self.request("GET", "/images/get", {"names": names})
+        yield from resp.iter_body()
+
+    def image_load(self, data: bytes, quiet: bool = False) -> Iterator[dict[str, Any]]:
+        """``POST /images/load``: the JSON messages (``stream`` lines, or an ``error``)."""
+        resp = self.request(
+            "POST", "/images/load", {"quiet": "1" if quiet else "0"}, data,
+            headers={"Content-Type": "application/x-tar"},
+        )
+        return self.json_messages(resp)
+
+    def image_import(
+        self, data: bytes, repo: str = "", tag: str = "", changes: list[str] | None = None, message: str = ""
+    ) -> Iterator[dict[str, Any]]:
+        """``POST /images/create?fromSrc=-``: the JSON messages (the new id, or an ``error``)."""
+        query = {"fromSrc": "-", "repo": repo or None, "tag": tag or None, "message": message or None, "changes": changes or None}
+        resp = self.request("POST", "/images/create", query, data, headers={"Content-Type": "application/x-tar"})
+        return self.json_messages(resp)

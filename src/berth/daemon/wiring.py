@@ -13,6 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from berth.api import auth as auth_api
+from berth.api import df as df_api
+from berth.api import image_archive as image_archive_api
 from berth.api import images as images_api
 from berth.api import system as system_api
 from berth.api.router import Router
@@ -20,6 +23,8 @@ from berth.api.server import ApiServer
 from berth.api.wire import API_VERSION, MIN_API_VERSION
 from berth.content import LocalStore
 from berth.daemon.config import DaemonConfig
+from berth.engine.df import DiskUsageService
+from berth.engine.image_archive import ImageArchive
 from berth.engine.images import ImageEngine
 from berth.engine.system import SystemConfig, SystemService, engine_id
 from berth.images import ImageService
@@ -74,7 +79,11 @@ def build_services(cfg: DaemonConfig) -> Services:
 def build_router(services: Services) -> Router:
     router = Router()
     system_api.register(router, services.system)
-    images_api.register(router, services.images)
+    archive = ImageArchive(services.images.service)
+    images_api.register(router, services.images, importer=image_archive_api.import_handler(archive))
+    image_archive_api.register(router, archive)
+    df_api.register(router, DiskUsageService(services.images.service))
+    auth_api.register(router, services.images)
     return router
 
 

@@ -7,7 +7,7 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from berth.images import DeleteItem, ImageDetail, ImageService, ImageSummary, PullEvent
+from berth.images import DeleteItem, ImageDetail, ImageService, ImageSummary, PullEvent, PushResult
 from berth.oci.digest import Digest
 from berth.oci.reference import Reference
 from berth.registry import Credentials, Resolved
@@ -62,6 +62,47 @@ class ImageEngine:
             if not task.done():
                 # the client went away: the pull finishes in its thread, as dockerd's does
                 task.add_done_callback(lambda t: t.exception())
+
+    async def push_check(self, name: str) -> None:
+        """NotFound (``An image does not exist locally with the tag: …``) before a push
+        streams anything."""
+        await asyncio.to_thread(self.service.push_refs, name)
+
+    async def push(
+        self, name: str, credentials: Credentials | None = None
+    ) -> AsyncIterator[PullEvent | PushResult]:
+        """The push's progress events as they happen, then a :class:`PushResult` per tag;
+        the push's error, if any, is raised after the events sent before it."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+
+        def emit(ev: PullEvent) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, ev)
+
+        def run() -> builtins.list[PushResult]:
+            try:
+                return self.service.push(name, emit, credentials)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                assert isinstance(item, PullEvent)
+                yield item
+            for result in await task:
+                yield result
+        finally:
+            if not task.done():
+                task.add_done_callback(lambda t: t.exception())
+
+    async def login(self, server: str, username: str, password: str) -> None:
+        """Check credentials against ``server`` (Unauthorized with the registry's
+        wording); nothing is kept."""
+        await asyncio.to_thread(self.service.login, server, username, password)
 
     async def list(self, filters: Mapping[str, Sequence[str]] | None = None) -> builtins.list[ImageSummary]:
         return await asyncio.to_thread(self.service.list, filters)

@@ -40,6 +40,7 @@ from berth.images._types import (
     ImageSummary,
     PullEvent,
     PullFn,
+    PushResult,
     RegistryClient,
 )
 from berth.images.service import ImageService
@@ -52,6 +53,7 @@ __all__ = [
     "ImageSummary",
     "PullEvent",
     "PullFn",
+    "PushResult",
     "RegistryClient",
     "unix_seconds",
 ]

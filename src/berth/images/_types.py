@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from berth.oci.digest import Digest
-from berth.oci.image import History, ImageConfig
+from berth.oci.image import Descriptor, History, ImageConfig
 from berth.oci.platform import Platform
 from berth.oci.reference import Reference
 from berth.registry import Credentials, Progress, PullResult, Resolved
-from berth.registry.store import BlobIngester
+from berth.registry.store import BlobIngester, BlobProvider
 
 __all__ = [
     "ContainerUsage",
@@ -20,6 +20,7 @@ __all__ = [
     "ImageSummary",
     "PullEvent",
     "PullFn",
+    "PushResult",
     "RegistryClient",
 ]
 
@@ -38,6 +39,16 @@ class PullEvent:
 
 
 PullFn = Callable[[PullEvent], None]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """A tag pushed: Docker's final ``aux`` of a push (``Tag``, ``Digest``, ``Size`` of
+    the manifest or index bytes)."""
+
+    tag: str
+    digest: Digest
+    size: int
 
 
 @dataclass(frozen=True)
@@ -102,3 +113,18 @@ class RegistryClient(Protocol):
         progress: Callable[[Progress], None] | None = None,
         credentials: Credentials | None = None,
     ) -> PullResult: ...
+
+    def push(
+        self,
+        ref: Reference | str,
+        provider: BlobProvider,
+        descriptor: Descriptor,
+        *,
+        mount_from: Sequence[str] = (),
+        progress: Callable[[Progress], None] | None = None,
+        credentials: Credentials | None = None,
+    ) -> Digest: ...
+
+    def login(
+        self, registry: str, username: str, password: str, *, store: bool = True, keep: bool = True
+    ) -> None: ...

@@ -26,12 +26,21 @@ from berth.images._types import (
     ImageSummary,
     PullEvent,
     PullFn,
+    PushResult,
     RegistryClient,
 )
 from berth.images.pull import SIZE_LABEL, fetch, is_committed, unpack
+from berth.images.push import (
+    PushWatch,
+    add_sources,
+    layers_of,
+    mount_sources,
+    push_target,
+    short_id,
+)
 from berth.metadata import Database, ImageRecord
 from berth.oci.digest import Digest
-from berth.oci.image import Descriptor, chain_ids
+from berth.oci.image import Descriptor, Index, chain_ids, parse_manifest_or_index, select_manifest
 from berth.oci.platform import Platform, default_platform
 from berth.oci.reference import (
     Reference,
@@ -164,6 +173,7 @@ class ImageService:
                     pass
             manifest = fetch(self.registry, self.store, r, res, self.platform, emit, credentials)
             held.update(str(d.digest) for d in [manifest.config, *manifest.layers])
+            add_sources(self.db, [d.digest for d in [manifest.config, *manifest.layers]], r.domain, r.path)
             unpack(self.store, self.sn, manifest, emit)
             loaded = self._load(top)
             with self._lock:
@@ -173,6 +183,79 @@ class ImageService:
         emit(PullEvent(f"Digest: {top.digest}"))
         emit(PullEvent(f"Status: Downloaded newer image for {r.familiar_string()}"))
         return loaded.id
+
+    # -- push ------------------------------------------------------------------------------
+
+    def push_refs(self, name: str) -> builtins.list[tuple[Reference, Descriptor]]:
+        """The names ``push`` would send for ``name`` (a tag: itself; a bare repository:
+        each of its tags); NotFound with dockerd's wording when there are none."""
+        try:
+            ref = parse_normalized_named(name)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"invalid reference format: {exc.message}") from None
+        with self.db.images() as tx:
+            records = tx.list_images()
+        out: builtins.list[tuple[Reference, Descriptor]] = []
+        for rec in records:
+            if _is_dangling_name(rec.name):
+                continue
+            rr = _ref_of(rec.name)
+            if rr.digest is not None or rr.name != ref.name:
+                continue
+            if ref.tag and rr.tag != ref.tag:
+                continue
+            out.append((rr, rec.target))
+        if not out:
+            raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
+        out.sort(key=lambda x: x[0].tag or "")
+        return out
+
+    def push(
+        self,
+        name: str,
+        progress: PullFn | None = None,
+        credentials: Credentials | None = None,
+    ) -> builtins.list[PushResult]:
+        """``docker push``: each tag ``name`` stands for, with Docker's progress lines
+        (see :mod:`berth.images.push`)."""
+        emit_lock = threading.Lock()
+
+        def emit(ev: PullEvent) -> None:
+            if progress is not None:
+                with emit_lock:
+                    progress(ev)
+
+        refs = self.push_refs(name)
+        emit(PullEvent(f"The push refers to repository [{refs[0][0].name}]"))
+        results: builtins.list[PushResult] = []
+        for ref, top in refs:
+            with self._lease() as held:
+                held.add(str(top.digest))
+                selected = top
+                obj = parse_manifest_or_index(self.store.read_blob(top.digest), top.media_type)
+                if isinstance(obj, Index):
+                    selected = select_manifest(obj, self.platform)
+                desc, manifest = push_target(self.store, top, selected)
+                layers = layers_of(self.store, desc)
+                held.update(str(d.digest) for d in [desc, selected, *layers])
+                if manifest is not None:
+                    held.add(str(manifest.config.digest))
+                for d in reversed(layers):
+                    emit(PullEvent("Preparing", short_id(d.digest), None, None))
+                sources = [s for s in mount_sources(self.db, [d.digest for d in layers], ref.domain) if s != ref.path]
+                watcher = PushWatch(layers, emit, sources[0] if sources else "")
+                digest = self.registry.push(
+                    ref, self.store, desc, mount_from=sources, progress=watcher, credentials=credentials
+                )
+                add_sources(self.db, [d.digest for d in layers], ref.domain, ref.path)
+            tag = ref.tag or ""
+            emit(PullEvent(f"{tag}: digest: {digest} size: {desc.size}"))
+            results.append(PushResult(tag, digest, desc.size))
+        return results
+
+    def login(self, server: str, username: str, password: str) -> None:
+        """``POST /auth``: check the credentials against ``server``; nothing is kept."""
+        self.registry.login(server, username, password, store=False, keep=False)
 
     def _record(self, name: str, target: Descriptor) -> None:
         """Point ``name`` at ``target``; an image it leaves with no name stays, dangling."""
@@ -508,6 +591,8 @@ class ImageService:
                 if str(info.digest) not in keep_blobs and info.created_at < cutoff:
                     with contextlib.suppress(NotFound):
                         self.store.delete(info.digest)
+                    with self.db.images() as tx:
+                        tx.delete_content(str(info.digest))
             return self._gc_snapshots(keep_chains, cutoff)
 
     def _gc_snapshots(self, keep: set[str], cutoff: float) -> set[str]:

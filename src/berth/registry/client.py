@@ -427,10 +427,13 @@ class Client:
 
     # -- login ---------------------------------------------------------------------------
 
-    def login(self, registry: str, username: str, password: str, *, store: bool = True) -> None:
+    def login(
+        self, registry: str, username: str, password: str, *, store: bool = True, keep: bool = True
+    ) -> None:
         """Check ``username``/``password`` against ``registry``'s ``/v2/`` (following
         its challenge: Basic, or a token from its realm) and keep them in berth's
-        credential file. Unauthorized with Docker's wording when refused."""
+        credential file (``store``) and for this client's later requests (``keep``).
+        Unauthorized with Docker's wording when refused."""
         key = registry_key(registry)
         creds = Credentials(username, password)
         probe = Transport(self.transport.hosts, self.transport.credentials)
@@ -449,6 +452,8 @@ class Client:
                 resp.read()
         finally:
             probe.close()
+        if not keep:
+            return
         self.transport.set_credentials(key, creds)
         self.transport.tokens.clear()
         if store:

@@ -80,6 +80,7 @@ class Display:
 
 
 def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
+    from berth.cli.commands._registryauth import registry_auth
     from berth.oci.reference import parse_docker_ref
 
     name = args[0]
@@ -91,7 +92,8 @@ def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
     isatty = getattr(cli.out, "isatty", None)
     display = Display(cli.out, bool(isatty and isatty()))
     try:
-        for msg in cli.client.image_pull(str(ref.name_only()) if tag else str(ref), tag):
+        auth = registry_auth(ref.domain)
+        for msg in cli.client.image_pull(str(ref.name_only()) if tag else str(ref), tag, auth):
             if msg.get("error"):
                 display.end()
                 raise CliError(str(msg.get("errorDetail", {}).get("message") or msg["error"]))
