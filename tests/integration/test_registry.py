@@ -247,7 +247,7 @@ def test_registry_down_is_unavailable_naming_it(store, creds):
     assert str(exc.value).endswith("connect: connection refused")
 
 
-def test_skopeo_reads_what_was_pushed(registry, store, creds):
+def test_skopeo_reads_what_was_pushed(registry, store, creds, tmp_path):
     skopeo = shutil.which("skopeo")
     if skopeo is None:
         pytest.skip("skopeo is not installed")
@@ -262,6 +262,18 @@ def test_skopeo_reads_what_was_pushed(registry, store, creds):
     doc = json.loads(out.stdout)
     assert doc["Digest"] == img.manifest.digest
     assert doc["Layers"] == [d.digest for d in img.layers]
+    # skopeo copy fetches every blob and verifies it: the bytes must be berth's.
+    dest = str(tmp_path / "skopeo-copy")
+    try:
+        subprocess.run(
+            [skopeo, "copy", "-q", "--src-tls-verify=false", f"docker://{registry.host}/interop/app:1", f"dir:{dest}"],
+            capture_output=True, check=True, timeout=60,
+        )  # fmt: skip
+        for d in [*img.layers, img.config]:
+            with open(os.path.join(dest, d.digest.split(":", 1)[1]), "rb") as f:
+                assert store.read_blob(d.digest) == f.read()
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
 
 
 # -- TLS with a test CA ----------------------------------------------------------------
