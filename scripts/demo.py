@@ -3,9 +3,9 @@
 1. berth-runtime: build a busybox bundle on this machine and run a container in it,
    showing what makes it a container: its own hostname, PID 1, its own mounts, its cgroup
    and limits, its capabilities and seccomp filter.
-2. berthd and images: start a local registry (Debian's docker-registry on 127.0.0.1),
-   publish a busybox image to it, start berthd, and with the berth CLI pull the image,
-   list it, inspect it and remove it again."""
+2. berthd and images: start a local registry (Debian's docker-registry on 127.0.0.1) and
+   berthd; with the berth CLI import the busybox rootfs as an image, push it to the
+   registry, remove it, pull it back, list and inspect it, show `system df`."""
 
 from __future__ import annotations
 
@@ -41,45 +41,14 @@ echo "root writable? $(touch /x 2>&1 || true)"
 """
 
 
-def publish_busybox(tdir: str, ref: str, work: str) -> None:
-    """Push a one-layer busybox image built from ``tdir`` to ``ref`` (what `berth import`
-    + `berth push` will do)."""
-    import gzip
-    import io
+def busybox_tar(tdir: str, path: str) -> None:
+    """The busybox rootfs as a tarball, for `berth import`."""
     import tarfile
 
-    from berth.content import LocalStore, write_blob
-    from berth.oci import mediatypes as mt
-    from berth.oci.digest import sha256_of
-    from berth.oci.image import Descriptor, canonical_json
-    from berth.oci.reference import parse_docker_ref
-    from berth.registry import Client, CredentialStore, RegistryHosts
-
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    with tarfile.open(path, "w") as tf:
         for name in sorted(os.listdir(tdir)):
             if not name.startswith("."):
                 tf.add(os.path.join(tdir, name), arcname=name)
-    raw = buf.getvalue()
-    blob = gzip.compress(raw, compresslevel=6, mtime=0)
-    store = LocalStore(os.path.join(work, "content"))
-    layer = Descriptor(mt.DOCKER_LAYER_GZIP, sha256_of(blob), len(blob))
-    write_blob(store, "layer", blob, size=layer.size, expected=layer.digest)
-    config = canonical_json({
-        "architecture": "amd64", "os": "linux", "created": "2026-11-27T00:00:00Z",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": [str(sha256_of(raw))]},
-        "history": [{"created": "2026-11-27T00:00:00Z", "created_by": "make demo: busybox-static"}],
-    })  # fmt: skip
-    cdesc = Descriptor(mt.DOCKER_CONFIG, sha256_of(config), len(config))
-    write_blob(store, "config", config, size=cdesc.size, expected=cdesc.digest)
-    manifest = canonical_json({"schemaVersion": 2, "mediaType": mt.DOCKER_MANIFEST, "config": cdesc.to_dict(), "layers": [layer.to_dict()]})
-    mdesc = Descriptor(mt.DOCKER_MANIFEST, sha256_of(manifest), len(manifest))
-    write_blob(store, "manifest", manifest, size=mdesc.size, expected=mdesc.digest)
-    creds = os.path.join(work, "creds.json")
-    Client(hosts=RegistryHosts(certs_dir="/nonexistent"), credentials=CredentialStore(creds, [creds])).push(
-        parse_docker_ref(ref), store, mdesc
-    )
 
 
 def images_demo(tdir: str, tmp: str) -> int:
@@ -92,21 +61,25 @@ def images_demo(tdir: str, tmp: str) -> int:
     berth = os.path.join(HERE, ".venv", "bin", "berth")
     with registry_process(os.path.join(tmp, "registry")) as reg:
         ref = f"{reg.host}/demo/busybox:latest"
-        publish_busybox(tdir, ref, os.path.join(tmp, "publish"))
-        print(f"\n--- published busybox to a local registry as {ref}")
+        tar = os.path.join(tmp, "busybox.tar")
+        busybox_tar(tdir, tar)
+        print(f"\n--- a local registry answers on {reg.host}")
         daemon = Berthd.start("demo")
         try:
             print(f"--- berthd answers on {daemon.host} (started in {daemon.startup_seconds * 1000:.0f} ms)\n")
-            env = dict(os.environ, BERTH_HOST=daemon.host)
+            env = dict(os.environ, BERTH_HOST=daemon.host, HOME=tmp)
             for cmd in (
                 ["version", "--format", "client {{.Client.Version}}, server {{.Server.Version}}, API {{.Server.APIVersion}}"],
+                ["import", "-c", "CMD [\"sh\"]", "-m", "busybox-static from Debian", tar, ref],
+                ["push", ref],
+                ["rmi", ref],
                 ["pull", ref],
                 ["images"],
                 ["image", "inspect", "--format", "{{.Id}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}", ref],
+                ["system", "df"],
                 ["rmi", ref],
-                ["images"],
             ):
-                print("$ berth " + " ".join(c if " " not in c else repr(c) for c in cmd))
+                print("$ berth " + " ".join(c if " " not in c and '"' not in c else repr(c) for c in cmd))
                 p = subprocess.run([berth, *cmd], env=env, check=False)
                 if p.returncode != 0:
                     return p.returncode
