@@ -16,18 +16,32 @@ repositories they were pulled from (content label ``containerd.io/distribution.s
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
-from berth.content import Store
+from berth.content import Store, write_blob
 from berth.errdefs import NotFound
 from berth.images._types import PullEvent, PullFn
 from berth.metadata import Database
-from berth.oci.digest import Digest
-from berth.oci.image import Descriptor, Index, Manifest, parse_manifest_or_index
+from berth.oci import mediatypes as mt
+from berth.oci.digest import Digest, sha256_of
+from berth.oci.image import Descriptor, Index, Manifest, canonical_json, parse_manifest_or_index
 from berth.registry import Progress
 
-__all__ = ["SOURCE_LABEL", "PushWatch", "add_sources", "layers_of", "mount_sources", "push_target", "short_id"]
+__all__ = [
+    "COMPRESSED_LABEL",
+    "SOURCE_LABEL",
+    "PushWatch",
+    "add_sources",
+    "compress_for_push",
+    "layers_of",
+    "mount_sources",
+    "push_target",
+    "short_id",
+]
 
 SOURCE_LABEL = "containerd.io/distribution.source."
 
@@ -138,3 +152,59 @@ class PushWatch:
                 self.emit(PullEvent(f"Mounted from {self.mounted_from}", lid))
             elif p.status == "exists":
                 self.emit(PullEvent("Layer already exists", lid))
+
+
+# -- layers stored uncompressed (imported, loaded, later built) are compressed for push ----
+
+COMPRESSED_LABEL = "berth.io/compressed.gzip"
+_GZIP_OF = {mt.OCI_LAYER: mt.OCI_LAYER_GZIP, mt.DOCKER_LAYER: mt.DOCKER_LAYER_GZIP}
+
+
+def compress_for_push(
+    store: Store, db: Database, desc: Descriptor, manifest: Manifest, held: set[str]
+) -> Descriptor:
+    """The manifest to push for ``desc``: itself when every layer is compressed already,
+    else a new manifest (written to the store) whose uncompressed layers are replaced by
+    gzip blobs. Layers are compressed in parallel (zlib releases the GIL); the result is
+    remembered on the uncompressed blob (label ``berth.io/compressed.gzip``) so the next
+    push reuses it. Registries store what they are given: Docker compresses on push too."""
+    todo = [d for d in manifest.layers if d.media_type in _GZIP_OF]
+    if not todo:
+        return desc
+
+    def one(layer: Descriptor) -> Descriptor:
+        media = _GZIP_OF[layer.media_type]
+        with db.images() as tx:
+            try:
+                cached = tx.get_content(str(layer.digest)).labels.get(COMPRESSED_LABEL)
+            except NotFound:
+                cached = None
+        if cached:
+            try:
+                info = store.info(Digest(cached))
+                held.add(cached)
+                return Descriptor(media, Digest(cached), info.size)
+            except NotFound:
+                pass
+        blob = gzip.compress(store.read_blob(layer.digest), compresslevel=6, mtime=0)
+        digest = sha256_of(blob)
+        held.add(str(digest))
+        write_blob(store, f"push-gzip-{layer.digest.encoded}", blob, size=len(blob), expected=digest)
+        with db.images() as tx:
+            try:
+                labels = dict(tx.get_content(str(layer.digest)).labels)
+            except NotFound:
+                labels = {}
+            labels[COMPRESSED_LABEL] = str(digest)
+            tx.set_content_labels(str(layer.digest), labels)
+        return Descriptor(media, digest, len(blob))
+
+    with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+        done = dict(zip((d.digest for d in todo), pool.map(one, todo), strict=True))
+    doc = json.loads(store.read_blob(desc.digest))
+    doc["layers"] = [done[d.digest].to_dict() if d.digest in done else d.to_dict() for d in manifest.layers]
+    raw = canonical_json(doc)
+    digest = sha256_of(raw)
+    held.add(str(digest))
+    write_blob(store, f"push-manifest-{digest.encoded}", raw, size=len(raw), expected=digest)
+    return Descriptor(desc.media_type, digest, len(raw))

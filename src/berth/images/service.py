@@ -33,6 +33,7 @@ from berth.images.pull import SIZE_LABEL, fetch, is_committed, unpack
 from berth.images.push import (
     PushWatch,
     add_sources,
+    compress_for_push,
     layers_of,
     mount_sources,
     push_target,
@@ -236,6 +237,9 @@ class ImageService:
                 if isinstance(obj, Index):
                     selected = select_manifest(obj, self.platform)
                 desc, manifest = push_target(self.store, top, selected)
+                if manifest is not None:
+                    desc = compress_for_push(self.store, self.db, desc, manifest, held)
+                    manifest = parse_manifest_or_index(self.store.read_blob(desc.digest), desc.media_type)  # type: ignore[assignment]
                 layers = layers_of(self.store, desc)
                 held.update(str(d.digest) for d in [desc, selected, *layers])
                 if manifest is not None:
