@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from berth.testing.berthd import Berthd
-from berth.testing.registry import REGISTRY, Registry, layer_tar, push_test_image, registry_process
+from berth.testing.registry import REGISTRY, Registry, push_test_image, registry_process
 
 pytestmark = [
     pytest.mark.root,
@@ -76,12 +76,19 @@ def test_system_df(daemon: Berthd, registry: Registry, tmp_path) -> None:
     snaps = os.path.join(daemon.root, "snapshots")
     assert doc["LayersSize"] == sum(du(os.path.join(snaps, n, "fs")) for n in os.listdir(snaps) if n.isdigit())
     listed = {i["RepoTags"][0]: i for i in json.loads(daemon.request("GET", "/images/json")[2])}
-    base_size = len(layer_tar(base))
+    # Sizes are what the layers take on disk, the measure LayersSize sums: the shared base
+    # layer is the snapshot holding etc/base, counted once.
+    base_dirs = [n for n in os.listdir(snaps) if n.isdigit() and os.path.exists(os.path.join(snaps, n, "fs", "etc", "base"))]
+    assert len(base_dirs) == 1
+    base_size = du(os.path.join(snaps, base_dirs[0], "fs"))
+    sizes = []
     for name in (a, b):
         img = next(i for i in doc["Images"] if i["RepoTags"] == [name])
         assert img["Size"] == listed[name]["Size"]
         assert img["SharedSize"] == base_size
         assert img["Containers"] == 0
+        sizes.append(img["Size"])
+    assert doc["LayersSize"] == sum(sizes) - base_size
     assert [i["RepoTags"] for i in doc["Images"]]  # newest first, as dockerd
 
     out = berth(daemon, "system", "df")

@@ -187,7 +187,11 @@ def _unpack_one(
             )
         finally:
             blob.close()
-        sn.commit(str(chain), key, {SIZE_LABEL: str(res.size)})
+        # The layer's size is what it takes on disk (the snapshotter's usage: allocated
+        # blocks, each inode once), the same measure `system df` sums, so `images` and
+        # `system df` agree; the tar's length (res.size) counts headers and padding.
+        del res
+        sn.commit(str(chain), key, {SIZE_LABEL: str(sn.usage(key).size)})
     except AlreadyExists:
         sn.remove(key)  # another pull committed the same layer: theirs is as good
     except BaseException:
