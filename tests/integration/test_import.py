@@ -11,23 +11,12 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 
 import pytest
 
 from berth.testing.berthd import Berthd
 
 pytestmark = [pytest.mark.root]
-
-
-@pytest.fixture
-def daemon(request: pytest.FixtureRequest) -> Iterator[Berthd]:
-    d = Berthd.start(request.node.name)
-    try:
-        yield d
-    finally:
-        d.stop()
-        d.cleanup()
 
 
 def berth(d: Berthd, *args: str, check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -12,15 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from berth.testing.berthd import Berthd
-from berth.testing.registry import REGISTRY, Registry, push_test_image, registry_process
+from berth.testing.registry import REGISTRY, Registry, push_test_image
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(REGISTRY is None, reason="docker-registry is not installed")]
-
-
-@pytest.fixture
-def registry(tmp_path) -> Iterator[Registry]:
-    with registry_process(str(tmp_path / "registry")) as reg:
-        yield reg
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,25 +17,9 @@ from berth.oci.image import parse_manifest
 from berth.oci.reference import parse_docker_ref
 from berth.registry import Client, CredentialStore, RegistryHosts
 from berth.testing.berthd import Berthd
-from berth.testing.registry import REGISTRY, Registry, registry_process
+from berth.testing.registry import REGISTRY, Registry
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(REGISTRY is None, reason="docker-registry is not installed")]
-
-
-@pytest.fixture
-def registry(tmp_path) -> Iterator[Registry]:
-    with registry_process(str(tmp_path / "registry")) as reg:
-        yield reg
-
-
-@pytest.fixture
-def daemon(request: pytest.FixtureRequest) -> Iterator[Berthd]:
-    d = Berthd.start(request.node.name)
-    try:
-        yield d
-    finally:
-        d.stop()
-        d.cleanup()
 
 
 def berth(d: Berthd, *args: str, stdin: bytes | None = None) -> str:

@@ -13,7 +13,6 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -32,22 +31,6 @@ pytestmark = [
 ]
 
 DOCKER = shutil.which("docker")
-
-
-@pytest.fixture
-def registry(tmp_path) -> Iterator[Registry]:
-    with registry_process(str(tmp_path / "registry")) as reg:
-        yield reg
-
-
-@pytest.fixture
-def daemon(request: pytest.FixtureRequest) -> Iterator[Berthd]:
-    d = Berthd.start(request.node.name)
-    try:
-        yield d
-    finally:
-        d.stop()
-        d.cleanup()
 
 
 @pytest.fixture

@@ -13,12 +13,11 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 
 import pytest
 
 from berth.testing.berthd import Berthd
-from berth.testing.registry import REGISTRY, Registry, push_test_image, registry_process
+from berth.testing.registry import REGISTRY, Registry, push_test_image
 
 # the private dockerd of the oracle tests (tests/oracle is a package, tests/ is not)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,22 +29,6 @@ pytestmark = [
     pytest.mark.root,
     pytest.mark.skipif(REGISTRY is None, reason="docker-registry is not installed"),
 ]
-
-
-@pytest.fixture
-def registry(tmp_path) -> Iterator[Registry]:
-    with registry_process(str(tmp_path / "registry")) as reg:
-        yield reg
-
-
-@pytest.fixture
-def daemon(request: pytest.FixtureRequest) -> Iterator[Berthd]:
-    d = Berthd.start(request.node.name)
-    try:
-        yield d
-    finally:
-        d.stop()
-        d.cleanup()
 
 
 def berth(d: Berthd, *args: str, check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

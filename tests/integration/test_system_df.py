@@ -9,33 +9,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from berth.testing.berthd import Berthd
-from berth.testing.registry import REGISTRY, Registry, push_test_image, registry_process
+from berth.testing.registry import REGISTRY, Registry, push_test_image
 
 pytestmark = [
     pytest.mark.root,
     pytest.mark.skipif(REGISTRY is None, reason="docker-registry is not installed"),
 ]
-
-
-@pytest.fixture
-def registry(tmp_path) -> Iterator[Registry]:
-    with registry_process(str(tmp_path / "registry")) as reg:
-        yield reg
-
-
-@pytest.fixture
-def daemon(request: pytest.FixtureRequest) -> Iterator[Berthd]:
-    d = Berthd.start(request.node.name)
-    try:
-        yield d
-    finally:
-        d.stop()
-        d.cleanup()
 
 
 def berth(d: Berthd, *args: str) -> str:
