@@ -10,13 +10,11 @@ import base64
 import gzip
 import hashlib
 import http.server
-import io
 import json
 import os
 import shutil
 import socket
 import subprocess
-import tarfile
 import threading
 import time
 import urllib.parse
@@ -38,7 +36,7 @@ from berth.registry import (
     RegistryHosts,
     VerificationFailed,
 )
-from berth.testing.registry import REGISTRY, free_port, registry_process
+from berth.testing.registry import REGISTRY, free_port, layer_tar, registry_process
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -73,17 +71,6 @@ def client_for(creds: CredentialStore, certs_dir: str = "/nonexistent", **kw: ob
 # -- a small image ---------------------------------------------------------------------
 
 
-def _layer(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for name, data in sorted(files.items()):
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            ti.mtime = 0
-            tf.addfile(ti, io.BytesIO(data))
-    return buf.getvalue()
-
-
 @dataclass
 class Image:
     manifest: Descriptor
@@ -93,8 +80,8 @@ class Image:
 
 def make_image(store: LocalStore, seed: str = "a", big: int = 0) -> Image:
     raw_layers = [
-        _layer({"etc/hello": f"hello {seed}\n".encode()}),
-        _layer({"bin/data": os.urandom(big) if big else seed.encode() * 5000}),
+        layer_tar({"etc/hello": f"hello {seed}\n".encode()}),
+        layer_tar({"bin/data": os.urandom(big) if big else seed.encode() * 5000}),
     ]
     layers, diff_ids = [], []
     for raw in raw_layers:

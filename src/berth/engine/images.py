@@ -5,16 +5,45 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from berth.images import DeleteItem, ImageDetail, ImageService, ImageSummary, PullEvent, PushResult
-from berth.oci.digest import Digest
 from berth.oci.reference import Reference
 from berth.registry import Credentials, Resolved
 
 __all__ = ["ImageEngine"]
 
 _DONE = object()
+
+
+async def _relay(work: Callable[[Callable[[PullEvent], None]], object]) -> AsyncIterator[PullEvent]:
+    """Run ``work(emit)`` in a thread and yield what it emits as it emits it; its error,
+    if any, is raised after the events sent before it. If the client goes away the work
+    finishes in its thread, as dockerd's pulls and pushes do."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    def emit(ev: PullEvent) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, ev)
+
+    def run() -> None:
+        try:
+            work(emit)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+    task = asyncio.ensure_future(asyncio.to_thread(run))
+    try:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                break
+            assert isinstance(item, PullEvent)
+            yield item
+        await task
+    finally:
+        if not task.done():
+            task.add_done_callback(lambda t: t.exception())
 
 
 class ImageEngine:
@@ -37,31 +66,8 @@ class ImageEngine:
     ) -> AsyncIterator[PullEvent]:
         """The pull's progress events as they happen; the pull's error, if any, is raised
         after the events sent before it."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue()
-
-        def emit(ev: PullEvent) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, ev)
-
-        def run() -> Digest:
-            try:
-                return self.service.pull(ref, emit, credentials, resolved)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
-
-        task = asyncio.ensure_future(asyncio.to_thread(run))
-        try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                assert isinstance(item, PullEvent)
-                yield item
-            await task
-        finally:
-            if not task.done():
-                # the client went away: the pull finishes in its thread, as dockerd's does
-                task.add_done_callback(lambda t: t.exception())
+        async for item in _relay(lambda emit: self.service.pull(ref, emit, credentials, resolved)):
+            yield item
 
     async def push_check(self, name: str) -> None:
         """NotFound (``An image does not exist locally with the tag: …``) before a push
@@ -73,31 +79,15 @@ class ImageEngine:
     ) -> AsyncIterator[PullEvent | PushResult]:
         """The push's progress events as they happen, then a :class:`PushResult` per tag;
         the push's error, if any, is raised after the events sent before it."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        results: builtins.list[PushResult] = []
 
-        def emit(ev: PullEvent) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, ev)
+        def run(emit: Callable[[PullEvent], None]) -> None:
+            results.extend(self.service.push(name, emit, credentials))
 
-        def run() -> builtins.list[PushResult]:
-            try:
-                return self.service.push(name, emit, credentials)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
-
-        task = asyncio.ensure_future(asyncio.to_thread(run))
-        try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                assert isinstance(item, PullEvent)
-                yield item
-            for result in await task:
-                yield result
-        finally:
-            if not task.done():
-                task.add_done_callback(lambda t: t.exception())
+        async for item in _relay(run):
+            yield item
+        for result in results:
+            yield result
 
     async def login(self, server: str, username: str, password: str) -> None:
         """Check credentials against ``server`` (Unauthorized with the registry's
