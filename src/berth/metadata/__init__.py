@@ -5,7 +5,7 @@ snapshot records (which directory is which layer, who is whose parent), image re
 (name → descriptor), and labels on content (how garbage collection finds roots). Bytes
 live elsewhere (the content store, the snapshot directories); rows only point at them.
 
-Schema (version 2)::
+Schema (version 3)::
 
     schema_version ── version               one row: the migrations applied
     snapshots ─────── id  PK AUTOINCREMENT  names snapshots/<id>/ on disk, never reused
@@ -22,6 +22,13 @@ Schema (version 2)::
     content ───────── digest PK             a blob in the content store
                       labels                JSON: berth.gc.root, berth.gc.ref.* …
                       created, updated
+    containers ────── id PK                 64 hex
+                      name UNIQUE           without the leading '/'
+                      image_id              sha256:… (index: "who uses this image")
+                      created, updated      unix seconds
+                      doc                   JSON: the engine's whole record of it
+    volumes ───────── name PK               a named or anonymous (64 hex) volume
+                      driver, labels, options (JSON), created, anonymous (0/1)
 
 **Migrations** (:data:`MIGRATIONS`) are SQL scripts in order; ``MIGRATIONS[i]`` takes
 version ``i`` to ``i + 1``. Opening a file runs the missing ones and sets the version in
@@ -41,16 +48,20 @@ Typical use::
 """
 
 from berth.metadata._migrations import MIGRATIONS
+from berth.metadata.containers import ContainerRow, ContainersTx, VolumeRow
 from berth.metadata.db import Database
 from berth.metadata.images import ContentRecord, ImageRecord, ImagesTx
 from berth.metadata.snapshots import SnapshotRecord, SnapshotTx
 
 __all__ = [
     "MIGRATIONS",
+    "ContainerRow",
+    "ContainersTx",
     "ContentRecord",
     "Database",
     "ImageRecord",
     "ImagesTx",
     "SnapshotRecord",
     "SnapshotTx",
+    "VolumeRow",
 ]

@@ -41,4 +41,24 @@ CREATE TABLE content (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_SNAPSHOTS, _V2_IMAGES_CONTENT]
+_V3_CONTAINERS_VOLUMES = """
+CREATE TABLE containers (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    created  REAL NOT NULL,
+    updated  REAL NOT NULL,
+    doc      TEXT NOT NULL
+);
+CREATE INDEX containers_image ON containers(image_id);
+CREATE TABLE volumes (
+    name     TEXT PRIMARY KEY,
+    driver   TEXT NOT NULL,
+    created  REAL NOT NULL,
+    labels   TEXT NOT NULL DEFAULT '{}',
+    options  TEXT NOT NULL DEFAULT '{}',
+    anonymous INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_SNAPSHOTS, _V2_IMAGES_CONTENT, _V3_CONTAINERS_VOLUMES]

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from berth.errdefs import FailedPrecondition
 from berth.metadata._errors import translate, translated
 from berth.metadata._migrations import MIGRATIONS
+from berth.metadata.containers import ContainersTx
 from berth.metadata.images import ImagesTx
 from berth.metadata.snapshots import SnapshotTx
 
@@ -139,6 +140,12 @@ class Database:
         rolled back when it raises (fits ``berth.snapshots.MetaStore``)."""
         with self._lock, self._transaction("snapshots transaction") as conn:
             yield SnapshotTx(conn, self._clock())
+
+    @contextmanager
+    def containers(self) -> Iterator[ContainersTx]:
+        """A write transaction over container and volume records."""
+        with self._lock, self._transaction("containers transaction") as conn:
+            yield ContainersTx(conn, self._clock())
 
     @contextmanager
     def images(self) -> Iterator[ImagesTx]:
