@@ -26,3 +26,24 @@ def daemon(request: pytest.FixtureRequest) -> Iterator[Berthd]:
     finally:
         d.stop()
         d.cleanup()
+
+
+@pytest.fixture(scope="session")
+def busybox_archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A one-layer OCI image archive of the busybox rootfs, named busybox:latest."""
+    from berth.testing import busybox
+    from berth.testing.images import layer_tar, oci_archive
+
+    tpl = busybox.template(str(tmp_path_factory.mktemp("busybox-template")))
+    return oci_archive(layer_tar(tpl), "docker.io/library/busybox:latest")
+
+
+@pytest.fixture
+def busybox(daemon: Berthd, busybox_archive: bytes) -> str:
+    """busybox:latest loaded into the test's berthd; its name."""
+    status, _, body = daemon.request(
+        "POST", "/images/load?quiet=1", body=busybox_archive, headers={"Content-Type": "application/x-tar"}
+    )
+    assert status == 200, body
+    assert b"errorDetail" not in body, body
+    return "busybox:latest"

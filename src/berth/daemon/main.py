@@ -70,6 +70,11 @@ def _make_dirs(cfg: DaemonConfig) -> None:
 async def run(cfg: DaemonConfig) -> int:
     """Serve until SIGTERM/SIGINT; the lock must be held by the caller."""
     loop = asyncio.get_running_loop()
+    # Container operations block (shim calls, waits for exits, mounts): the default pool
+    # of cpu+4 threads would let a few slow stops starve every other request.
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="berthd"))
     services = build_services(cfg)
     server = build_api(services)
     listeners: list[Listener] = open_listeners(cfg)
@@ -91,6 +96,7 @@ async def run(cfg: DaemonConfig) -> int:
         await stop.wait()
         log.info("processing signal '%s'", got[0] if got else "terminated")
         await server.close()
+        services.containers.close()
     finally:
         for lst in listeners:
             lst.close()

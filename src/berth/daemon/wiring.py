@@ -11,26 +11,35 @@ backend must satisfy, so a test can hand it a fake instead.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 
 from berth.api import auth as auth_api
 from berth.api import df as df_api
 from berth.api import image_archive as image_archive_api
 from berth.api import images as images_api
+from berth.api import containers as containers_api
 from berth.api import system as system_api
+from berth.api import volumes as volumes_api
 from berth.api.router import Router
 from berth.api.server import ApiServer
 from berth.api.wire import API_VERSION, MIN_API_VERSION
 from berth.content import LocalStore
 from berth.daemon.config import DaemonConfig
+from berth.engine.containers.service import ContainerService, ServiceConfig
+from berth.engine.containers.store import ContainerStore
 from berth.engine.df import DiskUsageService
+from berth.engine.events import EventBus
 from berth.engine.image_archive import ImageArchive
 from berth.engine.images import ImageEngine
 from berth.engine.system import SystemConfig, SystemService, engine_id
+from berth.engine.volumes import VolumeEngine
 from berth.images import ImageService
 from berth.metadata import Database
 from berth.registry import Client, RegistryHosts
 from berth.snapshots import OverlaySnapshotter
+from berth.volumes import VolumeService
 
 __all__ = ["Services", "build_api", "build_images", "build_router", "build_services"]
 
@@ -39,12 +48,16 @@ __all__ = ["Services", "build_api", "build_images", "build_router", "build_servi
 class Services:
     system: SystemService
     images: ImageEngine
+    volumes: VolumeEngine
+    containers: ContainerService
+    events: EventBus
 
 
-def build_images(cfg: DaemonConfig) -> ImageEngine:
-    """The image store under ``--root``: berth.db, content/, snapshots/ (ARCHITECTURE.md
-    "On disk"); 127.0.0.0/8 is always an insecure registry, as in dockerd."""
-    db = Database(os.path.join(cfg.root, "berth.db"))
+def build_images(cfg: DaemonConfig, db: Database | None = None) -> ImageEngine:
+    """The image store under ``--root``: berth.db (``db`` when the caller shares one),
+    content/, snapshots/ (ARCHITECTURE.md "On disk"); 127.0.0.0/8 is always an insecure
+    registry, as in dockerd."""
+    db = db or Database(os.path.join(cfg.root, "berth.db"))
     store = LocalStore(os.path.join(cfg.root, "content"))
     snapshotter = OverlaySnapshotter(cfg.root, db)
     hosts = RegistryHosts(
@@ -56,7 +69,12 @@ def build_images(cfg: DaemonConfig) -> ImageEngine:
 
 
 def build_services(cfg: DaemonConfig) -> Services:
-    images = build_images(cfg)
+    db = Database(os.path.join(cfg.root, "berth.db"))
+    images = build_images(cfg, db)
+    events = EventBus()
+    volume_service = VolumeService(cfg.root, db)
+    volumes = VolumeEngine(volume_service)
+    containers = build_containers(cfg, db, images, volume_service, events)
     system = SystemService(
         SystemConfig(
             root=cfg.root,
@@ -73,7 +91,38 @@ def build_services(cfg: DaemonConfig) -> Services:
         min_api_version=MIN_API_VERSION,
         image_count=images.count,
     )
-    return Services(system=system, images=images)
+    return Services(system=system, images=images, volumes=volumes, containers=containers, events=events)
+
+
+def build_containers(
+    cfg: DaemonConfig, db: Database, images: ImageEngine, volumes: VolumeService, events: EventBus
+) -> ContainerService:
+    """The container service over the image store's snapshotter, berth-shim beside this
+    Python (else on PATH), and the host's cgroup mode; live containers are restored."""
+    from berth.cgroups import detect
+
+    beside = os.path.join(os.path.dirname(sys.executable), "berth-shim")
+    shim = beside if os.access(beside, os.X_OK) else (shutil.which("berth-shim") or "berth-shim")
+    service = ContainerService(
+        ServiceConfig(
+            root=cfg.root,
+            exec_root=cfg.exec_root,
+            runtimes=cfg.all_runtimes(),
+            default_runtime=cfg.default_runtime,
+            shim=[shim],
+            cgroup_v2=detect().mode == "v2",
+            ncpu=os.cpu_count() or 1,
+        ),
+        images.service,
+        images.service.sn,
+        ContainerStore(db),
+        volumes,
+        events,
+    )
+    images.service.set_usage(service)
+    volumes.users = service
+    service.restore()
+    return service
 
 
 def build_router(services: Services) -> Router:
@@ -84,6 +133,8 @@ def build_router(services: Services) -> Router:
     image_archive_api.register(router, archive)
     df_api.register(router, DiskUsageService(services.images.service))
     auth_api.register(router, services.images)
+    volumes_api.register(router, services.volumes)
+    containers_api.register(router, services.containers)
     return router
 
 

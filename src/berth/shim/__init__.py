@@ -15,12 +15,40 @@ State dir (given on the command line, one per container)::
     shim.sock      control socket (exists while the shim lives)
     console.sock   console socket (terminal containers, during create only)
     init.pid       the init's pid, written by the runtime
+    create.err     the runtime's stderr during create (terminal containers)
     exit.json      {"id","pid","exit_code","signal","oom_killed","finished_at"}, written
                    atomically (temp, fsync, rename, fsync dir) as soon as init is reaped
     runtime.log    the runtime's --log (json); create's errors are reported from it
     shim.log       the shim's own stderr
 
 A daemon reconnecting later (live restore) finds the socket alive, or exit.json.
+
+Exec mode (``docker exec``): ``berth-shim --exec-id EID --process FILE --id ID --state-dir
+DIR --runtime BIN --runtime-root R [--tty] [--stdin] [--stdin-once] [--linger S]`` starts
+a second, short-lived shim per process exec'd in a running container. It runs ``<runtime>
+--root R exec --process FILE --detach --pid-file DIR/exec.pid [--console-socket
+DIR/console.sock] ID`` (runc's command line; FILE is an OCI ``process`` object whose
+``terminal`` must agree with ``--tty``), and the command returns once the process has
+started (the runtime has returned and the pid file is written). The shim is subreaper, so
+the exec'd process is reparented to it and reaped with its status. Differences from the
+container's shim:
+
+- no json-file log (Docker logs no exec output): output goes to attached clients only, and
+  what comes before the first attach is held for it (up to 1 MiB; more is dropped, never
+  blocking the process), so a client attaching just after launch loses nothing;
+- ``start`` is refused (the exec started at launch); ``kill`` signals the exec'd pid
+  itself (``runtime kill`` would signal the init; ``all`` is ignored); ``delete`` ends
+  the shim without a runtime delete (``force`` SIGKILLs a running exec first); linger
+  ends it likewise;
+- ``state`` and exit.json carry ``"exec_id"``; ``oom_killed`` is always false (the
+  cgroup's count is the container's); ``id`` stays the container's id;
+- when the runtime refuses (``exec: "nope": executable file not found in $PATH``,
+  ``… permission denied``), the launch fails with ``berth-shim: MSG`` and a second line
+  ``runtime: ITS-MESSAGE`` on stderr (:class:`berth.shim.client.OCIRuntimeError` keeps it
+  as ``runtime_message``, from which the daemon tells Docker's 127 from 126).
+
+In an exec's state dir ``exec.pid`` replaces ``init.pid`` and ``exec.err`` (the runtime's
+stderr with a terminal) replaces ``create.err``.
 
 Control protocol (one request per connection is typical, several allowed): the client
 sends one JSON object per line; the shim answers one JSON object per line, ``{"ok":true,

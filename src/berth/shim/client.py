@@ -12,13 +12,27 @@ from typing import Any
 from berth import errdefs
 from berth.oci import fastjson
 
-__all__ = ["ShimClient", "launch", "read_exit"]
+__all__ = ["OCIRuntimeError", "ShimClient", "launch", "launch_exec", "read_exit"]
 
 _KINDS: dict[str, type[errdefs.BerthError]] = {
     "conflict": errdefs.Conflict,
     "invalid": errdefs.InvalidArgument,
     "internal": errdefs.Internal,
 }
+
+
+class OCIRuntimeError(errdefs.Internal):
+    """The OCI runtime refused to create the container or exec the process.
+
+    ``runtime_message`` is the runtime's own last word, e.g. runc's ``exec failed: unable
+    to start container process: exec: "nope": executable file not found in $PATH`` or
+    berth-runtime's ``exec: "nope": executable file not found in $PATH``: the daemon
+    quotes it (Docker's ``OCI runtime exec failed: <it>: unknown``) and reads 127 (not
+    found) or 126 (permission denied) from it."""
+
+    def __init__(self, message: str, runtime_message: str) -> None:
+        super().__init__(message)
+        self.runtime_message = runtime_message
 
 
 def launch(
@@ -50,12 +64,55 @@ def launch(
     ]
     if linger is not None:
         argv += ["--linger", str(linger)]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    return _run_launcher(argv, f"start shim for '{id}'", timeout)
+
+
+def launch_exec(
+    shim: Sequence[str],
+    *,
+    exec_id: str,
+    process: str,
+    id: str,
+    state_dir: str,
+    runtime: str,
+    runtime_root: str,
+    tty: bool = False,
+    stdin: bool = False,
+    stdin_once: bool = False,
+    linger: float | None = None,
+    timeout: float = 60,
+) -> int:
+    """Start a detached exec-mode shim that runs the OCI process in ``process`` (a
+    process.json path; its ``terminal`` must agree with ``tty``) inside the running
+    container ``id``; returns the shim's pid once the process has started. Its output is
+    held for the first attach; ``state_dir`` is the exec's own. Raises
+    :class:`OCIRuntimeError` when the runtime refuses (command not found …)."""
+    argv = [*shim, "--exec-id", exec_id, "--process", process, "--id", id,
+            "--state-dir", state_dir, "--runtime", runtime, "--runtime-root", runtime_root]  # fmt: skip
+    argv += [
+        f for f, on in (("--tty", tty), ("--stdin", stdin), ("--stdin-once", stdin_once)) if on
+    ]
+    if linger is not None:
+        argv += ["--linger", str(linger)]
+    return _run_launcher(argv, f"exec '{exec_id}' in '{id}'", timeout)
+
+
+def _run_launcher(argv: list[str], what: str, timeout: float) -> int:
+    """Run ``berth-shim``, which prints the detached shim's pid, or on stderr
+    ``berth-shim: MSG`` and, when the runtime refused, ``runtime: ITS-MESSAGE``."""
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise errdefs.Internal(f"{what}: berth-shim did not answer in {timeout:g}s") from None
+    except OSError as exc:
+        raise errdefs.Internal(f"{what}: run '{argv[0]}': {exc.strerror or exc}") from exc
     if p.returncode != 0:
-        msg = p.stderr.strip().removeprefix("berth-shim: ").splitlines()
-        raise errdefs.Internal(
-            f"start shim for '{id}': {msg[0] if msg else f'exit {p.returncode}'}"
-        )
+        lines = p.stderr.strip().splitlines()
+        msg = lines[0].removeprefix("berth-shim: ") if lines else f"exit {p.returncode}"
+        detail = [ln[9:] for ln in lines[1:] if ln.startswith("runtime: ")]
+        if detail:
+            raise OCIRuntimeError(f"{what}: {msg}", detail[-1])
+        raise errdefs.Internal(f"{what}: {msg}")
     return int(p.stdout.strip())
 
 
@@ -70,7 +127,7 @@ def read_exit(state_dir: str) -> dict[str, Any] | None:
 
 
 class ShimClient:
-    """One container's shim, reached through ``<state_dir>/shim.sock``."""
+    """One container's (or one exec's) shim, reached through ``<state_dir>/shim.sock``."""
 
     def __init__(self, state_dir: str, timeout: float | None = 30) -> None:
         self.state_dir = state_dir

@@ -12,6 +12,11 @@ Usage::
     berth-shim --id ID --bundle DIR --state-dir DIR --runtime BIN [--runtime-root DIR]
                [--log-path FILE] [--log-opt k=v]... [--tty] [--stdin] [--stdin-once]
                [--linger SECONDS]
+    berth-shim --exec-id EID --process FILE --id ID --state-dir DIR --runtime BIN
+               [--runtime-root DIR] [--tty] [--stdin] [--stdin-once] [--linger SECONDS]
+
+The second form is exec mode: one short-lived shim per process exec'd in a running
+container (``docker exec``), see the package docstring.
 """
 
 from __future__ import annotations
@@ -34,19 +39,24 @@ if TYPE_CHECKING:
 
 _USAGE = (
     "usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime BIN [--runtime-root DIR] "
-    "[--log-path FILE] [--log-opt k=v]... [--tty] [--stdin] [--stdin-once] [--linger SECONDS]"
+    "[--log-path FILE] [--log-opt k=v]... [--tty] [--stdin] [--stdin-once] [--linger SECONDS]\n"
+    "       berth-shim --exec-id EID --process FILE --id ID --state-dir DIR --runtime BIN "
+    "[--runtime-root DIR] [--tty] [--stdin] [--stdin-once] [--linger SECONDS]"
 )
 _POLLIN = select.POLLIN | select.POLLHUP | select.POLLERR
 _DRAIN_GRACE = 2.0  # seconds to wait for output EOF after the init died (others may hold it)
+_EXEC_BUFFER = 1 << 20  # exec output kept for the first attach; more is dropped
 
 
 class Config:
     __slots__ = (
         "bundle",
+        "exec_id",
         "id",
         "linger",
         "log_opts",
         "log_path",
+        "process",
         "runtime",
         "runtime_root",
         "state_dir",
@@ -58,6 +68,8 @@ class Config:
     def __init__(self) -> None:
         self.id = ""
         self.bundle = ""
+        self.exec_id = ""
+        self.process = ""
         self.state_dir = ""
         self.runtime = ""
         self.runtime_root = "/run/berth/runtime"
@@ -79,6 +91,8 @@ class Config:
             "--runtime": "runtime",
             "--runtime-root": "runtime_root",
             "--log-path": "log_path",
+            "--exec-id": "exec_id",
+            "--process": "process",
         }
         i = 0
         while i < len(argv):
@@ -104,7 +118,15 @@ class Config:
                     setattr(c, values[name], val)
                 continue
             raise ValueError(f"unknown argument: {a}")
-        for req in ("id", "bundle", "state_dir", "runtime"):
+        if c.exec_id or c.process:
+            required: tuple[str, ...] = ("exec_id", "process", "id", "state_dir", "runtime")
+            for name, bad in (("--bundle", c.bundle), ("--log-path", c.log_path),
+                              ("--log-opt", c.log_opts)):  # fmt: skip
+                if bad:
+                    raise ValueError(f"{name} does not go with --exec-id")
+        else:
+            required = ("id", "bundle", "state_dir", "runtime")
+        for req in required:
             if not getattr(c, req):
                 raise ValueError(f"missing --{req.replace('_', '-')}")
         if c.stdin_once:
@@ -143,12 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         if data.startswith(b"ok "):
             sys.stdout.write(data[3:].decode().strip() + "\n")
             return 0
-        msg = (
-            data[6:].decode("utf-8", "replace").strip()
-            if data.startswith(b"error ")
-            else "shim died"
-        )
+        # "error MSG\n" and, when the runtime refused, "runtime ITS-MESSAGE\n": the
+        # second line goes out as is, for the daemon to quote (Docker's "OCI runtime
+        # exec failed: …") and to tell 126 from 127.
+        lines = data.decode("utf-8", "replace").splitlines()
+        msg = lines[0][6:].strip() if lines and lines[0].startswith("error ") else "shim died"
         sys.stderr.write(f"berth-shim: {msg}\n")
+        for ln in lines[1:]:
+            if ln.startswith("runtime "):
+                sys.stderr.write(f"runtime: {ln[8:]}\n")
         return 1
     # Intermediate: a new session, then fork again so the shim is no session leader (it
     # can never reacquire a controlling terminal) and is reparented away from the caller.
@@ -178,8 +203,11 @@ def _serve(args: list[str], ready_fd: int) -> int:
         cfg = Config.parse(args)
         code = Shim(cfg, Options.parse(cfg.log_opts), ready_fd).run()
     except BaseException as exc:
+        report = f"error {exc}\n"
+        if isinstance(exc, ShimError) and exc.detail:
+            report += f"runtime {exc.detail}\n"
         try:
-            os.write(ready_fd, f"error {exc}\n".encode())
+            os.write(ready_fd, report.encode())
         except OSError:
             pass
         try:
@@ -276,9 +304,13 @@ def _become_subreaper() -> None:
 
 
 class ShimError(Exception):
-    def __init__(self, kind: str, msg: str) -> None:
+    """A refused request: ``kind`` is the errdefs category, ``detail`` the runtime's own
+    message when the runtime refused."""
+
+    def __init__(self, kind: str, msg: str, detail: str = "") -> None:
         super().__init__(msg)
         self.kind = kind
+        self.detail = detail
 
 
 class Client:
@@ -317,6 +349,13 @@ class Shim:
         self.log: Writer | None = None
         self.done = False  # exited and output drained
         self.quit = False
+        self.exec_mode = bool(cfg.exec_id)
+        self.what = "exec" if self.exec_mode else "create"  # the runtime verb that launches
+        self.name = f"exec '{cfg.exec_id}'" if self.exec_mode else f"container '{cfg.id}'"
+        # Exec output is kept until the first attach (Docker's client attaches only after
+        # the exec has started); None once it has been handed over, and in init mode.
+        self.pending: list[bytes] | None = [] if self.exec_mode else None
+        self.pending_size = 0
 
     # --- set-up ---------------------------------------------------------------
 
@@ -350,7 +389,11 @@ class Shim:
         os.chmod(self.sock_path, 0o600)
         self.listener.listen(16)
         self.listener.setblocking(False)
-        self._create(null)
+        try:
+            self._launch(null)
+        except BaseException:
+            os.unlink(self.sock_path)  # the socket exists only while the shim lives
+            raise
         os.close(null)
         self.poll.register(self.wake_r, select.POLLIN)
         self.poll.register(self.listener.fileno(), select.POLLIN)
@@ -366,6 +409,8 @@ class Shim:
         return [c.runtime, "--root", c.runtime_root, "--log", log, "--log-format", "json", *args]
 
     def _runtime_error(self, what: str, code: int, stderr: bytes = b"") -> ShimError:
+        """The runtime's failure, its own message (the last line of its stderr, else of
+        its json log) kept as ``detail``."""
         msg = stderr.decode("utf-8", "replace").strip().splitlines()
         text = msg[-1] if msg else ""
         if not text:
@@ -379,12 +424,23 @@ class Shim:
         return ShimError(
             "internal",
             f"{os.path.basename(self.cfg.runtime)} {what} '{self.cfg.id}': exit {code}: {text}",
+            text,
         )
 
-    def _create(self, null: int) -> None:
+    def _launch(self, null: int) -> None:
+        """Run the runtime's ``create`` (init mode) or ``exec --detach`` (exec mode) with
+        the process's stdio (pipes, or a console socket to receive the pty master), and
+        read the process's pid from the pid file once the runtime has returned: by then
+        the exec'd process runs, reparented to us (the subreaper)."""
         cfg = self.cfg
-        pid_file = os.path.join(self.sd, "init.pid")
-        args = ["create", "--bundle", cfg.bundle, "--pid-file", pid_file]
+        if self.exec_mode:
+            self._check_process_file()
+            pid_file = os.path.join(self.sd, "exec.pid")
+            args = ["exec", "--process", cfg.process, "--detach", "--pid-file", pid_file]
+        else:
+            pid_file = os.path.join(self.sd, "init.pid")
+            args = ["create", "--bundle", cfg.bundle, "--pid-file", pid_file]
+        err_path = os.path.join(self.sd, f"{self.what}.err")
         close_after: list[int] = []
         console = None
         if cfg.tty:
@@ -397,9 +453,7 @@ class Shim:
             console.bind(cpath)
             console.listen(1)
             args += ["--console-socket", cpath]
-            errf = os.open(
-                os.path.join(self.sd, "create.err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644
-            )
+            errf = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             close_after.append(errf)
             fds = (null, null, errf)
         else:
@@ -431,13 +485,18 @@ class Shim:
         _, st = os.waitpid(pid, 0)
         code, _ = _status_code(st)
         if code != 0:
+            # Without a terminal the runtime's stderr is the process's: its message is
+            # taken from the runtime's log.
             err = b""
             if cfg.tty:
-                with open(os.path.join(self.sd, "create.err"), "rb") as f:
+                with open(err_path, "rb") as f:
                     err = f.read()
-            raise self._runtime_error("create", code, err)
+            raise self._runtime_error(self.what, code, err)
         with open(pid_file) as f:
             self.init_pid = int(f.read().strip())
+        if self.exec_mode:
+            self.status = "running"
+            return
         try:
             with open(f"/proc/{self.init_pid}/cgroup") as f:
                 self.cgroup = f.read().splitlines()
@@ -469,9 +528,30 @@ class Shim:
             r, st = os.waitpid(pid, os.WNOHANG)
             if r:
                 code, _ = _status_code(st)
-                with open(os.path.join(self.sd, "create.err"), "rb") as f:
-                    raise self._runtime_error("create", code, f.read())
+                with open(os.path.join(self.sd, f"{self.what}.err"), "rb") as f:
+                    raise self._runtime_error(self.what, code, f.read())
         raise ShimError("internal", "console socket: timed out waiting for the pty master")
+
+    def _check_process_file(self) -> None:
+        """The exec's process.json is readable and agrees with --tty (a runtime given a
+        terminal process needs the console socket, and one without sends no pty)."""
+        path = self.cfg.process
+        try:
+            with open(path, "rb") as f:
+                proc = fastjson.loads(f.read())
+        except OSError as exc:
+            raise ShimError("invalid", f"process file '{path}': {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise ShimError("invalid", f"process file '{path}': malformed json: {exc}") from None
+        if not isinstance(proc, dict):
+            raise ShimError("invalid", f"process file '{path}': not a json object")
+        if bool(proc.get("terminal")) != self.cfg.tty:
+            said = "given" if self.cfg.tty else "not given"
+            raise ShimError(
+                "invalid",
+                f"process file '{path}': terminal is {str(not self.cfg.tty).lower()}"
+                f" but --tty is {said}",
+            )
 
     def _add_output(self, fd: int, stream: str) -> None:
         self.outputs[fd] = (stream, LineSplitter())
@@ -534,9 +614,12 @@ class Shim:
             "pid": self.init_pid,
             "exit_code": code,
             "signal": sig or None,
-            "oom_killed": _oom_killed(self.cgroup),
+            # The cgroup's OOM count is the container's: it says nothing about one exec.
+            "oom_killed": False if self.exec_mode else _oom_killed(self.cgroup),
             "finished_at": _format_time(ns),
         }
+        if self.exec_mode:
+            self.exit["exec_id"] = self.cfg.exec_id
         # Durable before anything else: a daemon that died meanwhile reads this.
         _atomic_write(
             os.path.join(self.sd, "exit.json"), (fastjson.dumps(self.exit) + "\n").encode()
@@ -567,6 +650,11 @@ class Shim:
                 + len(data).to_bytes(4, "big")
                 + data
             )
+        if self.pending is not None:
+            if self.pending_size + len(payload) <= _EXEC_BUFFER:
+                self.pending.append(payload)
+                self.pending_size += len(payload)
+            return
         for c in list(self.clients.values()):
             if c.attach:
                 self._send(c, payload)
@@ -733,7 +821,7 @@ class Shim:
             self._reply(c, {"ok": False, "kind": "internal", "error": str(exc)})
 
     def _state(self) -> dict[str, Any]:
-        return {
+        st: dict[str, Any] = {
             "ok": True,
             "id": self.cfg.id,
             "status": self.status,
@@ -741,6 +829,9 @@ class Shim:
             "tty": self.cfg.tty,
             "exit": self.exit,
         }
+        if self.exec_mode:
+            st["exec_id"] = self.cfg.exec_id
+        return st
 
     def _op_state(self, c: Client, req: dict[str, Any]) -> None:
         self._reply(c, self._state())
@@ -763,8 +854,8 @@ class Shim:
             raise self._runtime_error(what, code, err)
 
     def _op_start(self, c: Client, req: dict[str, Any]) -> None:
-        if self.status != "created":
-            raise ShimError("conflict", f"container '{self.cfg.id}' is {self.status}, not created")
+        if self.status != "created":  # an exec never is: it starts at launch
+            raise ShimError("conflict", f"{self.name} is {self.status}, not created")
         self._run_runtime("start", "start", self.cfg.id)
         if self.exit is None:
             self.status = "running"
@@ -775,7 +866,13 @@ class Shim:
         if not isinstance(sig, int) or isinstance(sig, bool):
             raise ShimError("invalid", f"invalid signal {sig!r}")
         if self.exit is not None:
-            raise ShimError("conflict", f"container '{self.cfg.id}' is not running")
+            raise ShimError("conflict", f"{self.name} is not running")
+        if self.exec_mode:
+            # `runtime kill` signals the init; the exec'd process is our child (unreaped,
+            # so its pid cannot have been reused).
+            os.kill(self.init_pid, sig)
+            self._reply(c, {"ok": True})
+            return
         extra = ["--all"] if req.get("all") else []
         self._run_runtime("kill", "kill", *extra, self.cfg.id, str(sig))
         self._reply(c, {"ok": True})
@@ -789,7 +886,7 @@ class Shim:
         ):
             raise ShimError("invalid", f"invalid size {h!r}x{w!r}")
         if self.master < 0:
-            raise ShimError("conflict", f"container '{self.cfg.id}' has no terminal")
+            raise ShimError("conflict", f"{self.name} has no terminal")
         import fcntl
         import termios
 
@@ -807,6 +904,12 @@ class Shim:
     def _op_attach(self, c: Client, req: dict[str, Any]) -> None:
         c.stdin = bool(req.get("stdin"))
         self._reply(c, {"ok": True, "tty": self.cfg.tty})
+        if self.pending is not None:
+            buffered, self.pending = b"".join(self.pending), None
+            if buffered:
+                self._send(c, buffered)
+            if c.fd not in self.clients:  # the send failed
+                return
         if self.done:
             self._drop(c)
             return
@@ -815,10 +918,15 @@ class Shim:
     def _op_delete(self, c: Client, req: dict[str, Any]) -> None:
         force = bool(req.get("force"))
         if self.exit is None and self.status != "created" and not force:
-            raise ShimError(
-                "conflict", f"container '{self.cfg.id}' is {self.status}: stop it or force"
-            )
-        self._run_runtime("delete", "delete", *(["--force"] if force else []), self.cfg.id)
+            raise ShimError("conflict", f"{self.name} is {self.status}: stop it or force")
+        if self.exec_mode:  # nothing of the runtime's to delete: kill (if forced) and go
+            if self.exit is None:
+                try:
+                    os.kill(self.init_pid, _signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        else:
+            self._run_runtime("delete", "delete", *(["--force"] if force else []), self.cfg.id)
         if self.exit is None:
             # The runtime killed the init (forced, or never started): collect it so
             # exit.json is written.
@@ -832,6 +940,8 @@ class Shim:
         self.quit = True
 
     def _linger_expired(self) -> None:
+        if self.exec_mode:
+            return
         try:
             self._run_runtime("delete", "delete", self.cfg.id)
         except ShimError as exc:

@@ -140,13 +140,88 @@ class Berthd:
         return self.proc.returncode
 
     def cleanup(self) -> None:
+        """Kill the daemon, then what it left running (shims and their containers, which
+        outlive it by design), take off mounts under its directory, remove the
+        containers' cgroups, and delete the directory."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        ids = self._container_ids()
+        _kill_leftovers(self.dir, os.path.join(self.exec_root, "s"))
+        _unmount_under(self.dir)
+        if ids:
+            _remove_cgroups(set(ids))
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _container_ids(self) -> list[str]:
+        try:
+            return os.listdir(os.path.join(self.root, "containers"))
+        except OSError:
+            return []
 
     def __enter__(self) -> Berthd:
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.cleanup()
+
+
+def _pids_naming(marker: str) -> set[int]:
+    found = set()
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.add(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _kill_leftovers(marker: str, shims: str) -> None:
+    pids = _pids_naming(marker)
+    try:
+        for cid in os.listdir(shims):
+            for name in ("init.pid", "exec.pid"):
+                try:
+                    with open(os.path.join(shims, cid, name)) as f:
+                        pids.add(int(f.read().strip()))
+                except (OSError, ValueError):
+                    pass
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + 5
+    while pids and time.monotonic() < deadline:
+        pids = {p for p in pids if os.path.exists(f"/proc/{p}")}
+        time.sleep(0.02)
+
+
+def _unmount_under(prefix: str) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for _ in range(3):
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f]
+        under = sorted({p for p in points if p.startswith(prefix + "/")}, key=len, reverse=True)
+        if not under:
+            return
+        for p in under:
+            libc.umount2(p.encode(), 2)  # MNT_DETACH
+
+
+def _remove_cgroups(ids: set[str]) -> None:
+    for base, _, _ in list(os.walk("/sys/fs/cgroup", topdown=False)):
+        if os.path.basename(base) in ids:
+            try:
+                os.rmdir(base)
+            except OSError:
+                pass

@@ -61,7 +61,7 @@ def _value(tp: Any, v: Any, namer: Namer, where: str) -> Any:
         if v is None:
             return None
         return _value(args[0], v, namer, where)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if v is None:
             return tp()
         if not isinstance(v, dict):

@@ -287,6 +287,9 @@ class MountPoint:
     mode: str = ""
     rw: bool = True
     propagation: str = ""
+    # berth's bookkeeping, not on the wire: tmpfs/bind mount options, --mount volume-nocopy
+    options: list[str] = field(default_factory=list)
+    no_copy: bool = False
 
 
 @dataclass

@@ -1,0 +1,898 @@
+"""The container service: create, start, stop, kill, wait, remove — Docker's container
+lifecycle over berth-shim and an OCI runtime.
+
+How one container runs (ARCHITECTURE.md "the run flow"):
+
+1. **create** validates the request, merges the image's defaults into the config,
+   allocates the id and name, and prepares the container's writable snapshot over the
+   image's top layer (``container-<id>``). The record is written before create answers;
+   a failure after the snapshot removes it again — no half-made container.
+2. **start** mounts the rootfs (overlay) at ``<root>/containers/<id>/rootfs``, resolves
+   volumes and binds, writes hostname/hosts/resolv.conf, resolves the user inside the
+   rootfs, writes the OCI ``config.json``, and launches a berth-shim that runs
+   ``<runtime> create``; attachers waiting for the container connect to the shim, then
+   the shim is told to ``start``.
+3. A **monitor** thread per running container waits on its shim for the exit, records it
+   (exit code, OOM, finish time), deletes the runtime's container, unmounts, and applies
+   the restart policy (Docker's back-off: 100 ms doubling to 1 min, reset after 10 s up)
+   or ``--rm``.
+4. **Live restore**: shims outlive berthd. :meth:`ContainerService.restore` (at daemon
+   start) reattaches a monitor to each live shim and collects the exits recorded while
+   the daemon was away (``exit.json``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import os
+import shutil
+import signal as signal_mod
+import socket
+import threading
+import builtins
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from berth import errdefs, ids
+from berth.engine.containers import merge, mounts, spec, user, validate
+from berth.engine.containers.hostfiles import write_host_files
+from berth.engine.containers.model import (
+    Container,
+    ContainerConfig,
+    Health,
+    HostConfig,
+    MountPoint,
+    State,
+)
+from berth.engine.containers.names import random_name, validate_name
+from berth.engine.containers.store import ContainerStore
+from berth.engine.events import EventBus
+from berth.images import ImageDetail
+from berth.logs.timefmt import format_nano
+from berth.oci import fastjson
+from berth.shim.client import ShimClient, launch, read_exit
+from berth.snapshots import OverlaySnapshotter
+from berth.snapshots.mount import mount_all, unmount
+
+__all__ = ["ContainerService", "ServiceConfig", "WaitResult"]
+
+log = logging.getLogger("berthd.containers")
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_BACKOFF_START = 0.1
+_BACKOFF_MAX = 60.0
+_BACKOFF_RESET_AFTER = 10.0
+
+
+class Images(Protocol):
+    def inspect(self, name: str) -> ImageDetail: ...
+
+
+class Volumes(Protocol):
+    """What the container service needs of :class:`berth.volumes.VolumeService`."""
+
+    def create(
+        self,
+        name: str = "",
+        driver: str = "local",
+        labels: Mapping[str, str] | None = None,
+        options: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+    ) -> Any: ...
+
+    def mount(self, name: str, ref: str) -> str: ...
+
+    def unmount(self, name: str, ref: str) -> None: ...
+
+    def copy_up(self, name: str, src_dir: str) -> bool: ...
+
+    def remove(self, name: str, force: bool = False) -> None: ...
+
+
+@dataclass
+class ServiceConfig:
+    root: str
+    exec_root: str
+    runtimes: Mapping[str, str]  # name → binary
+    default_runtime: str
+    shim: Sequence[str]  # berth-shim's argv prefix
+    cgroup_v2: bool = False
+    ncpu: int = 1
+    log_opts: Mapping[str, str] = field(default_factory=lambda: {"max-size": "10m", "max-file": "3"})
+    default_network: str = "none"
+
+
+@dataclass
+class WaitResult:
+    status_code: int
+    error: str = ""
+
+
+@dataclass
+class _Run:
+    """What belongs to one running (or starting) container, not persisted."""
+
+    exited: threading.Event = field(default_factory=threading.Event)
+    started_mono: float = 0.0
+    monitor: threading.Thread | None = None
+
+
+def now_rfc3339() -> str:
+    return format_nano(time.time_ns())
+
+
+class ContainerService:
+    def __init__(
+        self,
+        cfg: ServiceConfig,
+        images: Images,
+        snapshotter: OverlaySnapshotter,
+        store: ContainerStore,
+        volumes: Volumes | None,
+        events: EventBus,
+    ) -> None:
+        self.cfg = cfg
+        self.images = images
+        self.sn = snapshotter
+        self.store = store
+        self.volumes = volumes
+        self.events = events
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+        self._waiters: dict[str, builtins.list[tuple[str, concurrent.futures.Future[WaitResult]]]] = {}
+        self._attachers: dict[str, builtins.list[tuple[bool, concurrent.futures.Future[tuple[socket.socket, bool, bytes]]]]] = {}
+        self._backoff: dict[str, float] = {}
+        self._timers: dict[str, threading.Timer] = {}
+        self._closing = False
+        os.makedirs(self._containers_dir, 0o711, exist_ok=True)
+        os.makedirs(os.path.join(cfg.exec_root, "s"), 0o700, exist_ok=True)
+
+    # -- paths -----------------------------------------------------------------------------
+
+    @property
+    def _containers_dir(self) -> str:
+        return os.path.join(self.cfg.root, "containers")
+
+    def bundle(self, c: Container) -> str:
+        return os.path.join(self._containers_dir, c.id)
+
+    def rootfs(self, c: Container) -> str:
+        return os.path.join(self.bundle(c), "rootfs")
+
+    def state_dir(self, c: Container) -> str:
+        # short: the shim's sockets live here and AF_UNIX paths end at 108 bytes
+        return os.path.join(self.cfg.exec_root, "s", c.id[:20])
+
+    def runtime_root(self, runtime: str) -> str:
+        return os.path.join(self.cfg.exec_root, "runtime" if runtime == "berth-runtime" else f"runtime-{runtime}")
+
+    def runtime_binary(self, c: Container) -> str:
+        name = c.runtime or self.cfg.default_runtime
+        path = self.cfg.runtimes.get(name)
+        if not path:
+            raise errdefs.InvalidArgument(f"unknown or invalid runtime name: {name}")
+        return path
+
+    def cgroups_path(self, c: Container) -> str:
+        parent = c.host_config.resources.cgroup_parent or "/berth"
+        if not parent.startswith("/"):
+            parent = "/" + parent
+        return f"{parent.rstrip('/')}/{c.id}"
+
+    def lock(self, cid: str) -> threading.RLock:
+        with self._locks_guard:
+            lk = self._locks.get(cid)
+            if lk is None:
+                lk = self._locks[cid] = threading.RLock()
+            return lk
+
+    def shim(self, c: Container, timeout: float | None = 30) -> ShimClient:
+        return ShimClient(self.state_dir(c), timeout=timeout)
+
+    def get(self, ref: str) -> Container:
+        return self.store.get(ref)
+
+    def list(self) -> list[Container]:
+        return self.store.all()
+
+    def _event(self, c: Container, action: str, **extra: str) -> None:
+        attrs = {"image": c.config.image, "name": c.name, **c.config.labels, **extra}
+        self.events.publish("container", action, c.id, attrs)
+
+    # -- create ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        config: ContainerConfig,
+        host_config: HostConfig,
+        *,
+        platform: str = "",
+    ) -> tuple[Container, builtins.list[str]]:
+        if not config.image:
+            raise errdefs.InvalidArgument("Config.Image: no image given")
+        if name:
+            name = validate_name(name)
+            if self.store.name_taken(name):
+                other = self.store.get(name)
+                raise errdefs.Conflict(
+                    f'Conflict. The container name "/{name}" is already in use by container '
+                    f'"{other.id}". You have to remove (or rename) that container to be able '
+                    "to reuse that name."
+                )
+        runtime = host_config.runtime or self.cfg.default_runtime
+        if runtime not in self.cfg.runtimes:
+            raise errdefs.InvalidArgument(f"unknown or invalid runtime name: {runtime}")
+        warnings = validate.validate_create(config, host_config, self.cfg.ncpu)
+        try:
+            image = self.images.inspect(config.image)
+        except errdefs.NotFound:
+            raise errdefs.NotFound(f"No such image: {config.image}") from None
+        if platform and platform.split("/")[0] != image.os:
+            raise errdefs.NotFound(
+                f"image with reference {config.image} was found but does not match the "
+                f"specified platform: wanted {platform}, actual: {image.os}/{image.architecture}"
+            )
+        merged = merge.merge_image_config(config, image.config)
+        path, args = merge.process_args(merged)
+        if not host_config.network_mode or host_config.network_mode == "default":
+            host_config.network_mode = self.cfg.default_network
+        cid = ids.new_id()
+        if not merged.hostname:
+            merged.hostname = cid[:12] if host_config.network_mode != "host" else socket.gethostname()
+        plans = mounts.plan_mounts(merged, host_config)
+        name = name or random_name(self.store.name_taken)
+        c = Container(
+            id=cid,
+            name=name,
+            created=now_rfc3339(),
+            path=path,
+            args=args,
+            config=merged,
+            host_config=host_config,
+            image=str(image.id),
+            runtime=runtime,
+            snapshot_key=f"container-{cid}",
+        )
+        c.host_config.runtime = runtime
+        if not c.host_config.log_config.type:
+            c.host_config.log_config.type = "json-file"
+        if c.host_config.log_config.type == "json-file":
+            opts = dict(self.cfg.log_opts)
+            opts.update(c.host_config.log_config.config)
+            c.host_config.log_config.config = opts
+        elif c.host_config.log_config.type != "none":
+            raise errdefs.InvalidArgument(
+                f'failed to create task for container: logger: no log driver named '
+                f"'{c.host_config.log_config.type}' is registered"
+            )
+        bundle = self.bundle(c)
+        made_volumes: builtins.list[str] = []
+        try:
+            os.makedirs(bundle, 0o710)
+            os.makedirs(self.rootfs(c), 0o755)
+            parent = str(image.chain_ids[-1]) if image.chain_ids else None
+            self.sn.prepare(c.snapshot_key, parent, {"berth.container": cid})
+            for p in plans:
+                if p.type == "bind" and p.create_source and not os.path.exists(p.source):
+                    os.makedirs(p.source, 0o755, exist_ok=True)
+                if p.type == "volume" and self.volumes is not None:
+                    vol = self.volumes.create(
+                        p.source, p.volume_driver or "local", p.labels, p.driver_options, anonymous=not p.source
+                    )
+                    if not p.source:
+                        p.source = vol.name
+                        made_volumes.append(vol.name)
+                    c.mounts.append(self._mount_point(p, vol.mountpoint))
+                else:
+                    c.mounts.append(self._mount_point(p, p.source))
+            c.log_path = (
+                os.path.join(bundle, f"{cid}-json.log") if c.host_config.log_config.type == "json-file" else ""
+            )
+            self.store.add(c)
+        except BaseException:
+            with contextlib.suppress(errdefs.BerthError):
+                self.sn.remove(c.snapshot_key)
+            for v in made_volumes:
+                with contextlib.suppress(errdefs.BerthError):
+                    self.volumes.remove(v) if self.volumes else None
+            shutil.rmtree(bundle, ignore_errors=True)
+            raise
+        self._event(c, "create")
+        return c, warnings
+
+    @staticmethod
+    def _mount_point(p: Any, source: str) -> MountPoint:
+        return MountPoint(
+            type=p.type,
+            name=p.source if p.type == "volume" else "",
+            source=source if p.type != "tmpfs" else "",
+            destination=p.destination,
+            driver=(p.volume_driver or "local") if p.type == "volume" else "",
+            mode=p.mode,
+            rw=not p.read_only,
+            propagation=p.propagation if p.type == "bind" else "",
+            options=list(p.options),
+            no_copy=p.no_copy,
+        )
+
+    # -- start -----------------------------------------------------------------------------
+
+    def start(self, ref: str) -> Container:
+        c = self.get(ref)
+        with self.lock(c.id):
+            st = c.state
+            if st.running and not st.restarting:
+                raise errdefs.NotModified("container already started") if hasattr(errdefs, "NotModified") else errdefs.Conflict("container already started")
+            if st.status == "removing" or st.dead:
+                raise errdefs.Conflict(f"cannot start container {c.id}: container is marked for removal")
+            timer = self._timers.pop(c.id, None)
+            if timer is not None:
+                timer.cancel()
+            c.manually_stopped = False
+            self._start_locked(c)
+        return c
+
+    def _start_locked(self, c: Container) -> None:
+        state_dir = self.state_dir(c)
+        shutil.rmtree(state_dir, ignore_errors=True)
+        os.makedirs(state_dir, 0o700)
+        rootfs = self.rootfs(c)
+        mounted: builtins.list[tuple[str, str]] = []  # volumes mounted: (name, ref)
+        rootfs_mounted = False
+        launched = False
+        try:
+            mount_all(self.sn.mounts(c.snapshot_key), rootfs)
+            rootfs_mounted = True
+            user_mounts = self._user_mounts(c, mounted)
+            hc = c.host_config
+            host_mode = hc.network_mode == "host"
+            hostname_path, hosts_path, resolv_path = write_host_files(
+                self.bundle(c),
+                hostname=c.config.hostname,
+                domainname=c.config.domainname,
+                addresses=(),
+                extra_hosts=hc.extra_hosts,
+                dns=hc.dns,
+                dns_search=hc.dns_search,
+                dns_options=hc.dns_options,
+                own_netns=not host_mode,
+                host_mode=host_mode,
+            )
+            c.hostname_path, c.hosts_path, c.resolv_conf_path = hostname_path, hosts_path, resolv_path
+            uid, gid, groups = user.resolve_user(rootfs, c.config.user, hc.group_add)
+            netns_path, pid_path, ipc_path = self._joined_namespaces(c)
+            doc = spec.build_spec(
+                spec.SpecInput(
+                    container=c,
+                    rootfs=rootfs,
+                    uid=uid,
+                    gid=gid,
+                    additional_gids=groups,
+                    cgroups_path=self.cgroups_path(c),
+                    hostname_path=hostname_path,
+                    hosts_path=hosts_path,
+                    resolv_conf_path=resolv_path,
+                    netns_path=netns_path,
+                    pid_ns_path=pid_path,
+                    ipc_ns_path=ipc_path,
+                    user_mounts=user_mounts,
+                    cgroup_v2=self.cfg.cgroup_v2,
+                )
+            )
+            with open(os.path.join(self.bundle(c), "config.json"), "w") as f:
+                f.write(fastjson.dumps(doc))
+            runtime = c.runtime or self.cfg.default_runtime
+            opts = hc.log_config.config if hc.log_config.type == "json-file" else {}
+            launch(
+                self.cfg.shim,
+                id=c.id,
+                bundle=self.bundle(c),
+                state_dir=state_dir,
+                runtime=self.runtime_binary(c),
+                runtime_root=self.runtime_root(runtime),
+                log_path=c.log_path,
+                log_opts=opts,
+                tty=c.config.tty,
+                stdin=c.config.open_stdin,
+                stdin_once=c.config.stdin_once,
+            )
+            launched = True
+            shim = self.shim(c)
+            self._connect_attachers(c, shim)
+            shim.start()
+            st = shim.state()
+        except BaseException as exc:
+            self._start_failed(c, exc, launched, rootfs_mounted, mounted)
+            raise self._start_error(c, exc) from exc
+        run = _Run(started_mono=time.monotonic())
+        self._runs[c.id] = run
+        c.state = State(
+            status="running",
+            running=True,
+            pid=int(st.get("pid") or 0),
+            started_at=now_rfc3339(),
+            finished_at=c.state.finished_at if c.has_been_started else _ZERO_TIME,
+            health=Health() if self._has_healthcheck(c) else None,
+        )
+        c.has_been_started = True
+        self.store.save(c)
+        self._event(c, "start")
+        run.monitor = threading.Thread(target=self._monitor, args=(c.id, run), name=f"monitor-{c.id[:12]}", daemon=True)
+        run.monitor.start()
+
+    @staticmethod
+    def _has_healthcheck(c: Container) -> bool:
+        hc = c.config.healthcheck
+        return hc is not None and bool(hc.test) and hc.test[0] != "NONE"
+
+    def _joined_namespaces(self, c: Container) -> tuple[str | None, str | None, str | None]:
+        hc = c.host_config
+
+        def of(mode: str, ns: str) -> str | None:
+            if mode.startswith("container:"):
+                other = self.get(mode.split(":", 1)[1])
+                if not other.state.running:
+                    raise errdefs.Conflict(f"cannot join network of a non running container: {other.id}")
+                return f"/proc/{other.state.pid}/ns/{ns}"
+            return None
+
+        return of(hc.network_mode, "net"), of(hc.pid_mode, "pid"), of(hc.ipc_mode, "ipc")
+
+    def _user_mounts(self, c: Container, mounted: builtins.list[tuple[str, str]]) -> builtins.list[dict[str, Any]]:
+        """OCI mounts for the container's binds, volumes and tmpfs (volumes mounted and
+        filled from the image on first use)."""
+        out: builtins.list[dict[str, Any]] = []
+        rootfs = self.rootfs(c)
+        for m in c.mounts:
+            if m.type == "volume" and self.volumes is not None:
+                src = self.volumes.mount(m.name, c.id)
+                mounted.append((m.name, c.id))
+                if not m.no_copy:
+                    inside = os.path.join(rootfs, m.destination.lstrip("/"))
+                    if os.path.isdir(inside) and not os.path.islink(inside):
+                        self.volumes.copy_up(m.name, inside)
+                opts = ["rbind", "rprivate", "ro" if not m.rw else "rw"]
+                out.append({"destination": m.destination, "type": "bind", "source": src, "options": opts})
+            elif m.type == "bind":
+                opts = ["rbind", m.propagation or "rprivate", "ro" if not m.rw else "rw"]
+                out.append({"destination": m.destination, "type": "bind", "source": m.source, "options": opts})
+            elif m.type == "tmpfs":
+                out.append({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options})
+        return out
+
+    def _connect_attachers(self, c: Container, shim: ShimClient) -> None:
+        waiting = self._attachers.pop(c.id, [])
+        for want_stdin, fut in waiting:
+            if fut.done():
+                continue
+            try:
+                fut.set_result(shim.attach(stdin=want_stdin))
+            except Exception as exc:
+                fut.set_exception(exc)
+
+    def _start_failed(
+        self, c: Container, exc: BaseException, launched: bool, rootfs_mounted: bool, mounted: builtins.list[tuple[str, str]]
+    ) -> None:
+        if launched:
+            with contextlib.suppress(errdefs.BerthError, OSError):
+                self.shim(c, timeout=10).delete(force=True)
+        else:
+            self._runtime_force_delete(c)
+        self._release(c, rootfs_mounted, mounted)
+        for _, fut in self._attachers.pop(c.id, []):
+            if not fut.done():
+                fut.set_exception(errdefs.Conflict("container failed to start"))
+        msg = str(exc)
+        code = 128
+        low = msg.lower()
+        if "executable file not found" in low or "no such file or directory" in low:
+            code = 127
+        elif "permission denied" in low:
+            code = 126
+        c.state = State(
+            status="created" if not c.has_been_started else "exited",
+            exit_code=code,
+            error=self._start_error(c, exc).message,
+            started_at=c.state.started_at,
+            finished_at=c.state.finished_at,
+        )
+        self.store.save(c)
+        self._event(c, "die", exitCode=str(code))
+
+    @staticmethod
+    def _start_error(c: Container, exc: BaseException) -> errdefs.BerthError:
+        if isinstance(exc, errdefs.BerthError) and not isinstance(exc, errdefs.Internal):
+            return exc
+        msg = exc.message if isinstance(exc, errdefs.BerthError) else str(exc)
+        msg = msg.removeprefix(f"start shim for '{c.id}': ")
+        low = msg.lower()
+        text = f"failed to create task for container: OCI runtime create failed: {msg}: unknown"
+        if "executable file not found" in low or "no such file or directory" in low or "permission denied" in low:
+            return errdefs.InvalidArgument(text)
+        return errdefs.Internal(text)
+
+    def _runtime_force_delete(self, c: Container) -> None:
+        import subprocess
+
+        try:
+            binary = self.runtime_binary(c)
+        except errdefs.BerthError:
+            return
+        runtime = c.runtime or self.cfg.default_runtime
+        subprocess.run(
+            [binary, "--root", self.runtime_root(runtime), "delete", "--force", c.id],
+            capture_output=True, check=False, timeout=30,
+        )  # fmt: skip
+
+    def _release(self, c: Container, rootfs_mounted: bool = True, mounted: Sequence[tuple[str, str]] | None = None) -> None:
+        """Undo what start made outside the runtime: the rootfs mount and volume mounts."""
+        if rootfs_mounted:
+            try:
+                unmount(self.rootfs(c))
+            except (errdefs.BerthError, OSError) as exc:
+                log.warning("unmount rootfs of %s: %s; detaching", c.id[:12], exc)
+                with contextlib.suppress(errdefs.BerthError, OSError):
+                    unmount(self.rootfs(c), detach=True)
+        if self.volumes is not None:
+            names = [(n, r) for n, r in mounted] if mounted is not None else [
+                (m.name, c.id) for m in c.mounts if m.type == "volume"
+            ]
+            for name, ref in names:
+                with contextlib.suppress(errdefs.BerthError, OSError):
+                    self.volumes.unmount(name, ref)
+
+    # -- exit ------------------------------------------------------------------------------
+
+    def _monitor(self, cid: str, run: _Run) -> None:
+        try:
+            c = self.store.get(cid)
+        except errdefs.NotFound:
+            return
+        exit_: dict[str, Any] | None = None
+        while exit_ is None and not self._closing:
+            try:
+                exit_ = self.shim(c, timeout=None).wait()
+            except (errdefs.Unavailable, errdefs.NotFound, OSError):
+                exit_ = read_exit(self.state_dir(c))
+                if exit_ is None:
+                    if self._closing:
+                        return
+                    time.sleep(0.2)
+                    if not os.path.exists(os.path.join(self.state_dir(c), "shim.sock")):
+                        exit_ = read_exit(self.state_dir(c)) or {"exit_code": 255, "shim_lost": True}
+        if exit_ is None:
+            return
+        self._on_exit(c, run, exit_)
+
+    def _on_exit(self, c: Container, run: _Run, exit_: Mapping[str, Any]) -> None:
+        with self.lock(c.id):
+            code = int(exit_.get("exit_code", 255))
+            with contextlib.suppress(errdefs.BerthError, OSError):
+                self.shim(c, timeout=10).delete(force=True)
+            shutil.rmtree(self.state_dir(c), ignore_errors=True)
+            self._release(c)
+            ran = time.monotonic() - run.started_mono if run.started_mono else 0.0
+            c.state = State(
+                status="exited",
+                exit_code=code,
+                oom_killed=bool(exit_.get("oom_killed")),
+                started_at=c.state.started_at,
+                finished_at=str(exit_.get("finished_at") or now_rfc3339()),
+                error="shim lost" if exit_.get("shim_lost") else "",
+                health=c.state.health,
+            )
+            if c.state.health is not None:
+                c.state.health.status = "unhealthy" if c.state.health.failing_streak else c.state.health.status
+            self._runs.pop(c.id, None)
+            restart = self._should_restart(c, code)
+            if restart:
+                c.state.restarting = True
+                c.state.status = "restarting"
+            self.store.save(c)
+            run.exited.set()
+            if c.state.oom_killed:
+                self._event(c, "oom")
+            self._event(c, "die", exitCode=str(code))
+            self._notify(c.id, ("next-exit", "not-running"), WaitResult(code))
+        if restart:
+            self._schedule_restart(c, ran)
+        elif c.host_config.auto_remove:
+            with contextlib.suppress(errdefs.BerthError):
+                self.remove(c.id, force=True, volumes=True)
+
+    def _should_restart(self, c: Container, code: int) -> bool:
+        if self._closing or c.manually_stopped or c.host_config.auto_remove:
+            return False
+        p = c.host_config.restart_policy
+        if p.name in ("always", "unless-stopped"):
+            return True
+        if p.name == "on-failure" and code != 0:
+            return p.maximum_retry_count <= 0 or c.restart_count < p.maximum_retry_count
+        return False
+
+    def _schedule_restart(self, c: Container, ran: float) -> None:
+        delay = self._backoff.get(c.id, 0.0)
+        delay = _BACKOFF_START if ran >= _BACKOFF_RESET_AFTER or delay == 0 else min(delay * 2, _BACKOFF_MAX)
+        self._backoff[c.id] = delay
+
+        def fire() -> None:
+            self._timers.pop(c.id, None)
+            with self.lock(c.id):
+                if not c.state.restarting or self._closing:
+                    return
+                c.restart_count += 1
+                try:
+                    self._start_locked(c)
+                except errdefs.BerthError as exc:
+                    log.warning("restart %s: %s", c.id[:12], exc.message)
+                    c.state.restarting = False
+                    self.store.save(c)
+                    return
+            self._event(c, "restart")
+
+        t = threading.Timer(delay, fire)
+        t.daemon = True
+        self._timers[c.id] = t
+        t.start()
+
+    def _notify(self, cid: str, conditions: Sequence[str], result: WaitResult) -> None:
+        keep = []
+        for cond, fut in self._waiters.pop(cid, []):
+            if cond in conditions:
+                if not fut.done():
+                    fut.set_result(result)
+            else:
+                keep.append((cond, fut))
+        if keep:
+            self._waiters.setdefault(cid, []).extend(keep)
+
+    # -- wait, attach ----------------------------------------------------------------------
+
+    def wait_future(self, ref: str, condition: str = "not-running") -> concurrent.futures.Future[WaitResult]:
+        """A future resolved when ``condition`` holds: ``not-running`` (at once if it is
+        not running), ``next-exit``, ``removed``."""
+        if condition not in ("", "not-running", "next-exit", "removed"):
+            raise errdefs.InvalidArgument(f"invalid condition: {condition}")
+        c = self.get(ref)
+        fut: concurrent.futures.Future[WaitResult] = concurrent.futures.Future()
+        with self.lock(c.id):
+            cond = condition or "not-running"
+            if cond == "not-running" and not c.state.running and not c.state.restarting:
+                fut.set_result(WaitResult(c.state.exit_code))
+                return fut
+            self._waiters.setdefault(c.id, []).append((cond, fut))
+        return fut
+
+    def attach_future(
+        self, ref: str, stdin: bool
+    ) -> concurrent.futures.Future[tuple[socket.socket, bool, bytes]]:
+        """The container's streams: at once when it runs, else when it next starts."""
+        c = self.get(ref)
+        fut: concurrent.futures.Future[tuple[socket.socket, bool, bytes]] = concurrent.futures.Future()
+        with self.lock(c.id):
+            if c.state.running and not c.state.restarting:
+                if c.state.paused:
+                    raise errdefs.Conflict("You cannot attach to a paused container, unpause it first")
+                try:
+                    fut.set_result(self.shim(c).attach(stdin=stdin))
+                except errdefs.BerthError as exc:
+                    fut.set_exception(exc)
+                return fut
+            if c.state.status in ("exited", "dead", "removing") and c.has_been_started:
+                raise errdefs.Conflict("You cannot attach to a stopped container, start it first")
+            self._attachers.setdefault(c.id, []).append((stdin, fut))
+        self._event(c, "attach")
+        return fut
+
+    def resize(self, ref: str, height: int, width: int) -> None:
+        c = self.get(ref)
+        if not c.state.running:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        if not c.config.tty:
+            return
+        self.shim(c).resize(height, width)
+
+    # -- stop, kill ------------------------------------------------------------------------
+
+    def kill(self, ref: str, sig: str | int = "") -> Container:
+        c = self.get(ref)
+        signum = validate.parse_signal(str(sig)) if sig not in ("", 0) else signal_mod.SIGKILL
+        with self.lock(c.id):
+            if not c.state.running:
+                raise errdefs.Conflict(f"cannot kill container: {c.name}: container {c.id} is not running")
+            if c.state.restarting:
+                return c
+            if signum in (signal_mod.SIGKILL,) and c.host_config.restart_policy.name:
+                pass  # docker kill leaves restart policies to act, except "stop"
+            self.shim(c).kill(int(signum), all=False)
+        self._event(c, "kill", signal=str(int(signum)))
+        return c
+
+    def stop(self, ref: str, timeout: int | None = None, sig: str = "") -> bool:
+        """Docker's stop; False when it was not running (the API answers 304)."""
+        c = self.get(ref)
+        with self.lock(c.id):
+            c.manually_stopped = True
+            timer = self._timers.pop(c.id, None)
+            if timer is not None:
+                timer.cancel()
+            if c.state.restarting:
+                c.state.restarting = False
+                c.state.status = "exited"
+                c.state.running = False
+                self.store.save(c)
+                return True
+            if not c.state.running:
+                self.store.save(c)
+                return False
+            self.store.save(c)
+            run = self._runs.get(c.id)
+        if c.state.paused:
+            self._unpause_for_stop(c)
+        signum = validate.parse_signal(sig or c.config.stop_signal or "SIGTERM")
+        if timeout is None:
+            timeout = c.config.stop_timeout if c.config.stop_timeout is not None else 10
+        with contextlib.suppress(errdefs.BerthError, OSError):
+            self.shim(c).kill(int(signum))
+        self._event(c, "kill", signal=str(int(signum)))
+        if run is not None and timeout >= 0 and run.exited.wait(timeout):
+            self._event(c, "stop")
+            return True
+        with contextlib.suppress(errdefs.BerthError, OSError):
+            self.shim(c).kill(int(signal_mod.SIGKILL), all=True)
+        self._event(c, "kill", signal=str(int(signal_mod.SIGKILL)))
+        if run is not None and not run.exited.wait(30):
+            raise errdefs.Internal(f"container {c.id} did not exit within 30 seconds of SIGKILL")
+        self._event(c, "stop")
+        return True
+
+    def _unpause_for_stop(self, c: Container) -> None:
+        hook = getattr(self, "unpause", None)
+        if hook is not None:
+            with contextlib.suppress(errdefs.BerthError):
+                hook(c.id)
+
+    def restart(self, ref: str, timeout: int | None = None, sig: str = "") -> None:
+        c = self.get(ref)
+        if c.state.running or c.state.restarting:
+            self.stop(c.id, timeout, sig)
+        self.start(c.id)
+        self._event(c, "restart")
+
+    # -- remove ----------------------------------------------------------------------------
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        c = self.get(ref)
+        if c.state.running and not c.state.restarting:
+            if not force:
+                if c.state.paused:
+                    raise errdefs.Conflict(
+                        f'cannot remove container "/{c.name}": container is paused and must be '
+                        "unpaused first"
+                    )
+                raise errdefs.Conflict(
+                    f'cannot remove container "/{c.name}": container is running: stop the '
+                    "container before removing or force remove"
+                )
+            c.manually_stopped = True
+            if c.state.paused:
+                self._unpause_for_stop(c)
+            run = self._runs.get(c.id)
+            with contextlib.suppress(errdefs.BerthError, OSError):
+                self.shim(c).kill(int(signal_mod.SIGKILL), all=True)
+            if run is not None:
+                run.exited.wait(30)
+        with self.lock(c.id):
+            if c.state.status == "removing":
+                raise errdefs.Conflict(f"removal of container {c.id} is already in progress")
+            timer = self._timers.pop(c.id, None)
+            if timer is not None:
+                timer.cancel()
+            c.state.restarting = False
+            prev = c.state.status
+            c.state.status = "removing"
+            try:
+                if c.state.running:
+                    raise errdefs.Conflict(f"could not kill running container {c.id}, cannot remove")
+                # a shim left from a failed start or a crash
+                if os.path.exists(self.state_dir(c)):
+                    with contextlib.suppress(errdefs.BerthError, OSError):
+                        self.shim(c, timeout=10).delete(force=True)
+                    shutil.rmtree(self.state_dir(c), ignore_errors=True)
+                with contextlib.suppress(errdefs.BerthError, OSError):
+                    unmount(self.rootfs(c), detach=True)
+                with contextlib.suppress(errdefs.NotFound):
+                    self.sn.remove(c.snapshot_key)
+            except BaseException:
+                c.state.status = prev
+                raise
+            self.store.remove(c)
+            shutil.rmtree(self.bundle(c), ignore_errors=True)
+            if self.volumes is not None:
+                for m in c.mounts:
+                    if m.type != "volume":
+                        continue
+                    anonymous = len(m.name) == 64 and all(ch in "0123456789abcdef" for ch in m.name)
+                    if volumes and anonymous:
+                        try:
+                            self.volumes.remove(m.name)
+                        except errdefs.BerthError as exc:
+                            log.warning("remove volume %s of %s: %s", m.name, c.id[:12], exc.message)
+            self._runs.pop(c.id, None)
+            self._backoff.pop(c.id, None)
+        self._event(c, "destroy")
+        self._notify(c.id, ("removed", "next-exit", "not-running"), WaitResult(c.state.exit_code))
+        with self._locks_guard:
+            self._locks.pop(c.id, None)
+
+    # -- usage by images and volumes -------------------------------------------------------
+
+    def containers_using(self, image_id: Any) -> Sequence[tuple[str, bool]]:
+        return [(c.id, c.state.running) for c in self.store.all() if c.image == str(image_id)]
+
+    def volume_users(self, name: str) -> builtins.list[str]:
+        return [c.id for c in self.store.all() if any(m.type == "volume" and m.name == name for m in c.mounts)]
+
+    # -- daemon start and stop -------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Reconnect to the shims that outlived the previous daemon; record the exits
+        that happened meanwhile; clean what a crash left half done."""
+        for c in self.store.load():
+            sd = self.state_dir(c)
+            if c.state.status == "removing":
+                c.state.status = "exited"
+            if c.state.running or c.state.restarting or os.path.exists(sd):
+                shim = self.shim(c, timeout=5)
+                alive = os.path.exists(shim.path) and shim.alive()
+                if alive:
+                    st = shim.state()
+                    if st.get("status") == "created":
+                        # started by the old daemon but never told to run: finish the start
+                        with contextlib.suppress(errdefs.BerthError):
+                            shim.delete(force=True)
+                        self._release(c)
+                        c.state = State(status="created" if not c.has_been_started else "exited",
+                                        started_at=c.state.started_at, finished_at=c.state.finished_at)
+                        self.store.save(c)
+                        continue
+                    if st.get("status") == "stopped" and st.get("exit"):
+                        self._on_exit(c, _Run(), st["exit"])
+                        continue
+                    run = _Run(started_mono=time.monotonic())
+                    self._runs[c.id] = run
+                    c.state.running = True
+                    c.state.status = "paused" if c.state.paused else "running"
+                    c.state.pid = int(st.get("pid") or c.state.pid)
+                    self.store.save(c)
+                    run.monitor = threading.Thread(target=self._monitor, args=(c.id, run), daemon=True)
+                    run.monitor.start()
+                    continue
+                exit_ = read_exit(sd) or {"exit_code": 255, "shim_lost": True}
+                run = _Run()
+                self._on_exit(c, run, exit_)
+            elif c.state.status == "created" and c.has_been_started:
+                c.state.status = "exited"
+                self.store.save(c)
+
+    def close(self) -> None:
+        """Daemon shutdown: containers keep running (live restore); stop timers and let
+        monitor threads end."""
+        self._closing = True
+        for t in list(self._timers.values()):
+            t.cancel()
+
+    def stop_timeout(self, c: Container) -> int:
+        return c.config.stop_timeout if c.config.stop_timeout is not None else 10
+
+    def logs_path(self, c: Container) -> str:
+        return c.log_path
+
+    def is_running(self, c: Container) -> Callable[[], bool]:
+        return lambda: not c.state.running or c.state.restarting

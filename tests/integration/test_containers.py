@@ -1,0 +1,167 @@
+"""Containers through berthd, driven by the Python docker SDK from PyPI (what users point
+at berth): run, logs, wait, exit codes, stop/kill/rm, errors, restart policies, volumes,
+binds, and live restore across a berthd kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import docker
+import pytest
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from berth.testing.berthd import Berthd
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def client(daemon: Berthd, busybox: str) -> docker.DockerClient:
+    c = docker.DockerClient(base_url=daemon.host, version="1.41", timeout=60)
+    yield c
+    c.close()
+
+
+def test_run_prints_output_and_removes(client: docker.DockerClient) -> None:
+    out = client.containers.run("busybox", ["sh", "-c", "echo hello; echo oops >&2"], remove=True, stderr=True)
+    assert b"hello\n" in out
+    assert client.containers.list(all=True) == []
+
+
+def test_exit_codes_and_logs(client: docker.DockerClient) -> None:
+    c = client.containers.run("busybox", ["sh", "-c", "echo out; echo err >&2; exit 3"], detach=True)
+    assert c.wait(timeout=30)["StatusCode"] == 3
+    assert c.logs(stdout=True, stderr=False) == b"out\n"
+    assert c.logs(stdout=False, stderr=True) == b"err\n"
+    c.reload()
+    assert c.attrs["State"]["Status"] == "exited"
+    assert c.attrs["State"]["ExitCode"] == 3
+    assert c.attrs["Name"] == "/" + c.name
+    c.remove()
+    with pytest.raises(NotFound):
+        client.containers.get(c.id)
+
+
+def test_detached_stop_kill_and_remove(client: docker.DockerClient, daemon: Berthd) -> None:
+    c = client.containers.run("busybox", ["sleep", "300"], detach=True, name="sleeper")
+    c.reload()
+    assert c.status == "running"
+    pid = c.attrs["State"]["Pid"]
+    assert pid > 0 and os.path.exists(f"/proc/{pid}")
+    assert [x.name for x in client.containers.list()] == ["sleeper"]
+    with pytest.raises(APIError) as err:
+        c.remove()
+    assert err.value.status_code == 409
+    assert "container is running" in str(err.value)
+    t0 = time.monotonic()
+    c.stop(timeout=1)  # sleep as PID 1 ignores SIGTERM: killed after the timeout
+    assert time.monotonic() - t0 < 10
+    c.reload()
+    assert c.attrs["State"]["ExitCode"] == 137
+    assert not os.path.exists(f"/proc/{pid}")
+    c.start()
+    c.reload()
+    assert c.status == "running"
+    c.kill()
+    assert c.wait(timeout=30)["StatusCode"] == 137
+    c.remove()
+    # nothing of it is left: no bundle, no shim state, no rootfs mount
+    assert os.listdir(os.path.join(daemon.root, "containers")) == []
+    with open("/proc/self/mountinfo") as f:
+        assert daemon.dir not in f.read()
+
+
+def test_bad_input_is_refused_cleanly(client: docker.DockerClient, daemon: Berthd) -> None:
+    with pytest.raises(ImageNotFound, match="No such image: nosuchimage"):
+        client.containers.create("nosuchimage:latest", ["true"])
+    with pytest.raises(APIError, match="Minimum memory limit allowed is 6MB"):
+        client.containers.create("busybox", ["true"], mem_limit="1k")
+    with pytest.raises(APIError, match="bind source path does not exist"):
+        client.containers.create(
+            "busybox", ["true"], mounts=[docker.types.Mount("/x", "/nonexistent-berth-src", type="bind")]
+        )
+    client.containers.create("busybox", ["true"], name="taken")
+    with pytest.raises(APIError, match='The container name "/taken" is already in use') as err:
+        client.containers.create("busybox", ["true"], name="taken")
+    assert err.value.status_code == 409
+    assert [c.name for c in client.containers.list(all=True)] == ["taken"]
+    # a command that is not there: create works, start fails, exit code 127
+    c = client.containers.create("busybox", ["nosuchcommand"])
+    with pytest.raises(APIError) as err:
+        c.start()
+    assert err.value.status_code == 400
+    assert "executable file not found" in str(err.value) or "no such file" in str(err.value)
+    c.reload()
+    assert c.attrs["State"]["ExitCode"] == 127
+    assert c.attrs["State"]["Running"] is False
+    c.remove()
+    with open("/proc/self/mountinfo") as f:
+        assert f"{daemon.root}/containers" not in f.read()
+
+
+def test_restart_policy_on_failure(client: docker.DockerClient) -> None:
+    c = client.containers.run(
+        "busybox", ["sh", "-c", "echo run; exit 1"], detach=True, restart_policy={"Name": "on-failure", "MaximumRetryCount": 2}
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        c.reload()
+        if c.attrs["RestartCount"] == 2 and c.status == "exited":
+            break
+        time.sleep(0.1)
+    assert c.attrs["RestartCount"] == 2
+    assert c.status == "exited"
+    assert c.logs() == b"run\nrun\nrun\n"
+    c.remove()
+
+
+def test_volumes_and_binds(client: docker.DockerClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    host = tmp_path / "src"
+    host.mkdir()
+    (host / "in.txt").write_text("from host\n")
+    out = client.containers.run(
+        "busybox",
+        ["sh", "-c", "cat /h/in.txt; echo data > /v/f; touch /h/x 2>&1 || echo ro-refused"],
+        volumes={str(host): {"bind": "/h", "mode": "ro"}, "berth-test-vol": {"bind": "/v", "mode": "rw"}},
+        remove=True,
+    )
+    assert out == b"from host\nro-refused\n" or out.startswith(b"from host\ntouch:")
+    out = client.containers.run("busybox", ["cat", "/v/f"], volumes={"berth-test-vol": {"bind": "/v"}}, remove=True)
+    assert out == b"data\n"
+    # an image directory is copied into a new named volume on first use (Docker's rule)
+    out = client.containers.run("busybox", ["ls", "/etc/passwd"], volumes={"berth-test-etc": {"bind": "/etc"}}, remove=True)
+    assert out == b"/etc/passwd\n"
+    client.volumes.get("berth-test-vol").remove()
+    client.volumes.get("berth-test-etc").remove()
+
+
+def test_live_restore_after_kill_9(client: docker.DockerClient, daemon: Berthd) -> None:
+    c = client.containers.run("busybox", ["sh", "-c", "i=0; while [ $i -lt 600 ]; do echo $i; i=$((i+1)); sleep 0.05; done"], detach=True)
+    done = client.containers.run("busybox", ["sh", "-c", "sleep 0.5; exit 7"], detach=True)
+    c.reload()
+    pid = c.attrs["State"]["Pid"]
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGKILL)
+    daemon.proc.wait()
+    time.sleep(1.0)  # `done` exits while berthd is down
+    again = Berthd(daemon.dir, base=daemon.dir)
+    again.launch()
+    daemon.proc = again.proc
+    client2 = docker.DockerClient(base_url=daemon.host, version="1.41", timeout=60)
+    try:
+        c2 = client2.containers.get(c.id)
+        assert c2.status == "running"
+        assert c2.attrs["State"]["Pid"] == pid
+        d2 = client2.containers.get(done.id)
+        assert d2.status == "exited"
+        assert d2.attrs["State"]["ExitCode"] == 7
+        c2.stop(timeout=1)
+        lines = c2.logs().decode().split()
+        assert lines == [str(i) for i in range(len(lines))]  # no gap across the restart
+        assert len(lines) > 20
+        c2.remove()
+        d2.remove()
+    finally:
+        client2.close()
