@@ -53,8 +53,9 @@ from berth.engine.containers.store import ContainerStore
 from berth.engine.events import EventBus
 from berth.images import ImageDetail
 from berth.logs.timefmt import format_nano
+from berth.network import netns
 from berth.oci import fastjson
-from berth.shim.client import ShimClient, launch, read_exit
+from berth.shim.client import OCIRuntimeError, ShimClient, launch, read_exit
 from berth.snapshots import OverlaySnapshotter
 from berth.snapshots.mount import mount_all, unmount
 
@@ -149,6 +150,7 @@ class ContainerService:
         self._backoff: dict[str, float] = {}
         self._timers: dict[str, threading.Timer] = {}
         self._closing = False
+        self._last_start_error: dict[str, errdefs.BerthError] = {}
         os.makedirs(self._containers_dir, 0o711, exist_ok=True)
         os.makedirs(os.path.join(cfg.exec_root, "s"), 0o700, exist_ok=True)
 
@@ -177,6 +179,9 @@ class ContainerService:
         if not path:
             raise errdefs.InvalidArgument(f"unknown or invalid runtime name: {name}")
         return path
+
+    def netns_path(self, c: Container) -> str:
+        return os.path.join(self.cfg.exec_root, "netns", c.id[:20])
 
     def cgroups_path(self, c: Container) -> str:
         parent = c.host_config.resources.cgroup_parent or "/berth"
@@ -260,6 +265,13 @@ class ContainerService:
             snapshot_key=f"container-{cid}",
         )
         c.host_config.runtime = runtime
+        # Docker's defaults, shown by inspect
+        hcd = c.host_config
+        hcd.shm_size = hcd.shm_size or 64 << 20
+        hcd.ipc_mode = hcd.ipc_mode or "private"
+        hcd.cgroupns_mode = hcd.cgroupns_mode or ("private" if self.cfg.cgroup_v2 else "host")
+        if hcd.resources.memory and not hcd.resources.memory_swap:
+            hcd.resources.memory_swap = 2 * hcd.resources.memory
         if not c.host_config.log_config.type:
             c.host_config.log_config.type = "json-file"
         if c.host_config.log_config.type == "json-file":
@@ -335,7 +347,19 @@ class ContainerService:
             if timer is not None:
                 timer.cancel()
             c.manually_stopped = False
-            self._start_locked(c)
+            try:
+                self._start_locked(c)
+            except errdefs.BerthError:
+                failed = True
+            else:
+                failed = False
+        if failed:
+            # Docker removes an --rm container that failed to start (the CLI waits for
+            # "removed" before it reports the error).
+            if c.host_config.auto_remove:
+                with contextlib.suppress(errdefs.BerthError):
+                    self.remove(c.id, force=True, volumes=True)
+            raise self._last_start_error.pop(c.id)
         return c
 
     def _start_locked(self, c: Container) -> None:
@@ -367,6 +391,9 @@ class ContainerService:
             c.hostname_path, c.hosts_path, c.resolv_conf_path = hostname_path, hosts_path, resolv_path
             uid, gid, groups = user.resolve_user(rootfs, c.config.user, hc.group_add)
             netns_path, pid_path, ipc_path = self._joined_namespaces(c)
+            if netns_path is None and hc.network_mode != "host":
+                netns_path = netns.create(self.netns_path(c))
+                c.network_settings.sandbox_key = netns_path
             doc = spec.build_spec(
                 spec.SpecInput(
                     container=c,
@@ -409,7 +436,9 @@ class ContainerService:
             st = shim.state()
         except BaseException as exc:
             self._start_failed(c, exc, launched, rootfs_mounted, mounted)
-            raise self._start_error(c, exc) from exc
+            err = self._start_error(c, exc)
+            self._last_start_error[c.id] = err
+            raise err from exc
         run = _Run(started_mono=time.monotonic())
         self._runs[c.id] = run
         c.state = State(
@@ -509,10 +538,15 @@ class ContainerService:
     def _start_error(c: Container, exc: BaseException) -> errdefs.BerthError:
         if isinstance(exc, errdefs.BerthError) and not isinstance(exc, errdefs.Internal):
             return exc
-        msg = exc.message if isinstance(exc, errdefs.BerthError) else str(exc)
-        msg = msg.removeprefix(f"start shim for '{c.id}': ")
+        if isinstance(exc, OCIRuntimeError) and exc.runtime_message:
+            msg = exc.runtime_message
+            if "unable to start container process" not in msg and msg.startswith("exec:"):
+                msg = f"unable to start container process: {msg}"
+        else:
+            msg = exc.message if isinstance(exc, errdefs.BerthError) else str(exc)
+            msg = msg.removeprefix(f"start shim for '{c.id}': ")
         low = msg.lower()
-        text = f"failed to create task for container: OCI runtime create failed: {msg}: unknown"
+        text = f"failed to create task for container: failed to create shim task: OCI runtime create failed: {msg}: unknown"
         if "executable file not found" in low or "no such file or directory" in low or "permission denied" in low:
             return errdefs.InvalidArgument(text)
         return errdefs.Internal(text)
@@ -531,7 +565,10 @@ class ContainerService:
         )  # fmt: skip
 
     def _release(self, c: Container, rootfs_mounted: bool = True, mounted: Sequence[tuple[str, str]] | None = None) -> None:
-        """Undo what start made outside the runtime: the rootfs mount and volume mounts."""
+        """Undo what start made outside the runtime: the rootfs mount, the network
+        namespace, volume mounts."""
+        netns.remove(self.netns_path(c))
+        c.network_settings.sandbox_key = ""
         if rootfs_mounted:
             try:
                 unmount(self.rootfs(c))
@@ -807,6 +844,7 @@ class ContainerService:
                     shutil.rmtree(self.state_dir(c), ignore_errors=True)
                 with contextlib.suppress(errdefs.BerthError, OSError):
                     unmount(self.rootfs(c), detach=True)
+                netns.remove(self.netns_path(c))
                 with contextlib.suppress(errdefs.NotFound):
                     self.sn.remove(c.snapshot_key)
             except BaseException:
