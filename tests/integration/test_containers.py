@@ -165,3 +165,55 @@ def test_live_restore_after_kill_9(client: docker.DockerClient, daemon: Berthd) 
         d2.remove()
     finally:
         client2.close()
+
+
+def test_kill_9_with_20_running_and_5_starting(client: docker.DockerClient, daemon: Berthd) -> None:
+    import threading
+
+    loop = "i=0; while [ $i -lt 2000 ]; do echo $i; i=$((i+1)); sleep 0.02; done"
+    running = [client.containers.run("busybox", ["sh", "-c", loop], detach=True) for _ in range(20)]
+    pids = {c.id: client.api.inspect_container(c.id)["State"]["Pid"] for c in running}
+    starting = [client.containers.create("busybox", ["sleep", "300"]) for _ in range(5)]
+    threads = [threading.Thread(target=lambda c=c: _quiet(c.start)) for c in starting]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGKILL)
+    daemon.proc.wait()
+    for t in threads:
+        t.join(30)
+    again = Berthd(daemon.dir, base=daemon.dir)
+    again.launch()
+    daemon.proc = again.proc
+    client2 = docker.DockerClient(base_url=daemon.host, version="1.41", timeout=60)
+    try:
+        every = {c.id: c for c in client2.containers.list(all=True)}
+        assert set(every) == set(pids) | {c.id for c in starting}
+        for cid, pid in pids.items():
+            st = client2.api.inspect_container(cid)["State"]
+            assert st["Running"] and st["Pid"] == pid, st  # never stopped
+        for c in starting:
+            st = client2.api.inspect_container(c.id)["State"]
+            assert st["Status"] in ("running", "created", "exited"), st
+            if st["Running"]:
+                assert os.path.exists(f"/proc/{st['Pid']}")
+        time.sleep(0.3)
+        for c in running:
+            lines = client2.containers.get(c.id).logs().decode().split()
+            assert lines == [str(i) for i in range(len(lines))]  # no gap
+        for c in every.values():
+            c.remove(force=True)
+        assert client2.containers.list(all=True) == []
+        with open("/proc/self/mountinfo") as f:
+            assert daemon.dir not in f.read()
+        assert os.listdir(os.path.join(daemon.exec_root, "s")) == []
+    finally:
+        client2.close()
+
+
+def _quiet(fn) -> None:  # type: ignore[no-untyped-def]
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - the daemon is killed under it on purpose
+        pass

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from berth import errdefs, ids
 from berth.engine.containers import merge, mounts, spec, user, validate
+from berth.engine.containers.health import ExecProbe, HealthMonitor
 from berth.engine.containers.hostfiles import write_host_files
 from berth.engine.containers.model import (
     Container,
@@ -105,6 +106,7 @@ class ServiceConfig:
     ncpu: int = 1
     log_opts: Mapping[str, str] = field(default_factory=lambda: {"max-size": "10m", "max-file": "3"})
     default_network: str = "none"
+    init_path: str = ""  # host path of the --init binary (tini-static); "" = none installed
 
 
 @dataclass
@@ -150,6 +152,7 @@ class ContainerService:
         self._backoff: dict[str, float] = {}
         self._timers: dict[str, threading.Timer] = {}
         self._closing = False
+        self.health = HealthMonitor(self, ExecProbe(self))  # healthchecks: health.py
         self._last_start_error: dict[str, errdefs.BerthError] = {}
         os.makedirs(self._containers_dir, 0o711, exist_ok=True)
         os.makedirs(os.path.join(cfg.exec_root, "s"), 0o700, exist_ok=True)
@@ -410,6 +413,7 @@ class ContainerService:
                     ipc_ns_path=ipc_path,
                     user_mounts=user_mounts,
                     cgroup_v2=self.cfg.cgroup_v2,
+                    init_path=self.cfg.init_path,
                 )
             )
             with open(os.path.join(self.bundle(c), "config.json"), "w") as f:
@@ -452,6 +456,7 @@ class ContainerService:
         c.has_been_started = True
         self.store.save(c)
         self._event(c, "start")
+        self.health.start(c)  # healthchecks: health.py
         run.monitor = threading.Thread(target=self._monitor, args=(c.id, run), name=f"monitor-{c.id[:12]}", daemon=True)
         run.monitor.start()
 
@@ -609,6 +614,7 @@ class ContainerService:
 
     def _on_exit(self, c: Container, run: _Run, exit_: Mapping[str, Any]) -> None:
         with self.lock(c.id):
+            self.health.stop(c)  # healthchecks: health.py
             code = int(exit_.get("exit_code", 255))
             with contextlib.suppress(errdefs.BerthError, OSError):
                 self.shim(c, timeout=10).delete(force=True)
@@ -700,6 +706,11 @@ class ContainerService:
         fut: concurrent.futures.Future[WaitResult] = concurrent.futures.Future()
         with self.lock(c.id):
             cond = condition or "not-running"
+            if not self.store.has(c.id):  # removed meanwhile
+                if cond == "removed":
+                    fut.set_result(WaitResult(c.state.exit_code))
+                    return fut
+                raise errdefs.NotFound(f"No such container: {ref}")
             if cond == "not-running" and not c.state.running and not c.state.restarting:
                 fut.set_result(WaitResult(c.state.exit_code))
                 return fut
@@ -864,8 +875,8 @@ class ContainerService:
                             log.warning("remove volume %s of %s: %s", m.name, c.id[:12], exc.message)
             self._runs.pop(c.id, None)
             self._backoff.pop(c.id, None)
+            self._notify(c.id, ("removed", "next-exit", "not-running"), WaitResult(c.state.exit_code))
         self._event(c, "destroy")
-        self._notify(c.id, ("removed", "next-exit", "not-running"), WaitResult(c.state.exit_code))
         with self._locks_guard:
             self._locks.pop(c.id, None)
 
@@ -909,6 +920,7 @@ class ContainerService:
                     c.state.status = "paused" if c.state.paused else "running"
                     c.state.pid = int(st.get("pid") or c.state.pid)
                     self.store.save(c)
+                    self.health.start(c)  # healthchecks: health.py
                     run.monitor = threading.Thread(target=self._monitor, args=(c.id, run), daemon=True)
                     run.monitor.start()
                     continue
@@ -923,6 +935,7 @@ class ContainerService:
         """Daemon shutdown: containers keep running (live restore); stop timers and let
         monitor threads end."""
         self._closing = True
+        self.health.close(wait=5)  # healthchecks: health.py
         for t in list(self._timers.values()):
             t.cancel()
 

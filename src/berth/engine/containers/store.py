@@ -81,6 +81,10 @@ class ContainerStore:
             if self._by_name.get(c.name) == c.id:
                 del self._by_name[c.name]
 
+    def has(self, cid: str) -> bool:
+        with self._lock:
+            return cid in self._by_id
+
     def name_taken(self, name: str) -> bool:
         with self._lock:
             return name in self._by_name

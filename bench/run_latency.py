@@ -1,0 +1,175 @@
+"""bench/run_latency: how fast containers run, berth vs docker vs podman, side by side in
+one run, all with busybox made on this machine and no network (``none``: dockerd runs
+with ``--bridge=none``, podman with ``--network none``; berth's default until bridge
+networking lands).
+
+Cases (each a fresh CLI process, as a user types it):
+- ``run --rm busybox true``: create, start, wait for the exit, remove — the issue's
+  headline number (goal: berth ≤ 0.5 × docker);
+- ``run -d`` ×50: fifty sequential detached ``run -d busybox sleep 300`` (the total);
+- ``ps``: the round trip of ``ps`` with those fifty running.
+
+berth is measured twice: its own CLI, and the docker CLI pointed at berthd (the same
+daemon work, docker's client cost) — which separates client start from daemon work.
+
+    .venv/bin/python3 bench/run_latency.py [-n 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import measure, report, summary  # noqa: E402
+
+from berth.testing import busybox  # noqa: E402
+from berth.testing.berthd import Berthd  # noqa: E402
+from berth.testing.images import layer_tar, oci_archive  # noqa: E402
+
+VENV_BIN = os.path.dirname(sys.executable)
+BERTH = os.path.join(VENV_BIN, "berth")
+DOCKER = next((p for p in ("/usr/bin/docker", "/usr/local/bin/docker") if os.access(p, os.X_OK)), None)
+DOCKER28 = "/usr/local/bin/docker" if os.access("/usr/local/bin/docker", os.X_OK) else DOCKER
+PODMAN = shutil.which("podman")
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    p = subprocess.run(argv, env=env, capture_output=True, check=False, timeout=120, input=input)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {p.returncode}: {p.stderr.decode()[-500:]}")
+    return p
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BERTH_"))}
+    env.update(extra)
+    return env
+
+
+class Engine:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], run_extra: list[str] | None = None) -> None:
+        self.name, self.argv, self.env = name, argv, env
+        self.run_extra = run_extra or []
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        return run([*self.argv, *args], env=self.env, check=check)
+
+    def run_rm(self) -> None:
+        self("run", "--rm", *self.run_extra, "busybox", "true")
+
+    def run_d_many(self, n: int) -> float:
+        t = time.perf_counter()
+        for _ in range(n):
+            self("run", "-d", *self.run_extra, "busybox", "sleep", "300")
+        return time.perf_counter() - t
+
+    def rm_all(self) -> None:
+        ids = self("ps", "-aq").stdout.decode().split()
+        if ids:
+            self("rm", "-f", *ids, check=False)
+
+
+def start_dockerd(tmp: str) -> tuple[subprocess.Popen[bytes], dict[str, str]] | None:
+    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+    if not (os.access(dockerd, os.X_OK) and DOCKER):
+        return None
+    root = os.path.join(tmp, "dockerd")
+    os.makedirs(root)
+    sock = f"{root}/docker.sock"
+    env = clean_env(DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=f"{root}/client")
+    proc = subprocess.Popen(
+        [dockerd, "--data-root", f"{root}/data", "--exec-root", f"{root}/exec", "--pidfile", f"{root}/pid",
+         "-H", f"unix://{sock}", "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
+         "--ip-masq=false", "--containerd-namespace", "berth-bench", "--containerd-plugins-namespace", "berth-bench-p"],
+        stdout=open(f"{root}/log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    for _ in range(300):
+        if run([DOCKER or "docker", "version"], env=env, check=False).returncode == 0:
+            return proc, env
+        time.sleep(0.1)
+    proc.kill()
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=20)
+    ap.add_argument("--many", type=int, default=50)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="berth-bench-run-", dir="/tmp")
+    rows: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+    dockerd = None
+    d = None
+    try:
+        tpl = busybox.template(os.path.join(tmp, "tpl"))
+        archive = oci_archive(layer_tar(tpl), "docker.io/library/busybox:latest")
+        d = Berthd.start("bench-run")
+        status, _, body = d.request("POST", "/images/load?quiet=1", body=archive)
+        assert status == 200, body
+        saved = os.path.join(tmp, "busybox.tar")
+        with open(saved, "wb") as f:
+            f.write(run([BERTH, "save", "busybox:latest"], env=clean_env(BERTH_HOST=d.host)).stdout)
+        engines = [Engine("berth", [BERTH], clean_env(BERTH_HOST=d.host))]
+        if DOCKER28:
+            engines.append(Engine("docker CLI → berthd", [DOCKER28], clean_env(DOCKER_HOST=d.host, DOCKER_CONFIG=os.path.join(tmp, "dc1"))))
+        started = start_dockerd(tmp)
+        if started:
+            dockerd, denv = started
+            dk = Engine("docker", [DOCKER or "docker"], denv)
+            dk("load", "-i", saved)
+            engines.append(dk)
+            notes.append("docker: a private dockerd 20.10 with containerd 1.6 and runc 1.1.5, --bridge=none")
+        if PODMAN:
+            proot = os.path.join(tmp, "podman")
+            pargv = [PODMAN, "--root", f"{proot}/root", "--runroot", f"{proot}/run", "--runtime", "runc",
+                     "--cgroup-manager", "cgroupfs", "--events-backend", "none"]  # fmt: skip
+            pm = Engine("podman", pargv, clean_env(),
+                        ["--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=1000:1000"])  # fmt: skip
+            pm("load", "-i", saved)
+            engines.append(pm)
+            notes.append("podman: 4.3 with runc, cgroupfs, --network none")
+        for e in engines:
+            rows[f"{e.name}: run --rm true"] = summary(measure(e.run_rm, args.n))
+        for e in engines:
+            total = e.run_d_many(args.many)
+            rows[f"{e.name}: run -d x{args.many} (total)"] = {"n": 1, "median_ms": total * 1e3, "mean_ms": total * 1e3, "p90_ms": total * 1e3}
+            rows[f"{e.name}: ps ({args.many} running)"] = summary(measure(lambda e=e: e("ps"), args.n))
+            e.rm_all()
+        b = rows.get("berth: run --rm true", {}).get("median_ms")
+        k = rows.get("docker: run --rm true", {}).get("median_ms")
+        if b and k:
+            notes.append(f"run --rm: berth / docker = {b / k:.2f} (goal ≤ 0.5)")
+        b = rows.get(f"berth: run -d x{args.many} (total)", {}).get("median_ms")
+        k = rows.get(f"docker: run -d x{args.many} (total)", {}).get("median_ms")
+        if b and k:
+            notes.append(f"run -d x{args.many}: berth / docker = {b / k:.2f}")
+        b = rows.get(f"berth: ps ({args.many} running)", {}).get("median_ms")
+        k = rows.get(f"docker: ps ({args.many} running)", {}).get("median_ms")
+        if b and k:
+            notes.append(f"ps: berth / docker = {b / k:.2f}")
+        print(report("run_latency", rows, "berth: run --rm true", notes))
+    finally:
+        if d is not None:
+            d.stop()
+            d.cleanup()
+        if dockerd is not None:
+            dockerd.send_signal(signal.SIGTERM)
+            try:
+                dockerd.wait(30)
+            except subprocess.TimeoutExpired:
+                dockerd.kill()
+                dockerd.wait()
+        subprocess.run(["sh", "-c", f"grep {tmp} /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l"], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
