@@ -5,8 +5,8 @@ networking lands).
 
 Cases (each a fresh CLI process, as a user types it):
 - ``run --rm busybox true``: create, start, wait for the exit, remove — the issue's
-  headline number (goal: berth ≤ 0.5 × docker);
-- ``run -d`` ×50: fifty sequential detached ``run -d busybox sleep 300`` (the total);
+  headline number (goal: berth ≤ 0.5 x docker);
+- ``run -d`` x50: fifty sequential detached ``run -d busybox sleep 300`` (the total);
 - ``ps``: the round trip of ``ps`` with those fifty running.
 
 berth is measured twice: its own CLI, and the docker CLI pointed at berthd (the same
@@ -27,11 +27,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import measure, report, summary  # noqa: E402
+from common import measure, report, summary
 
-from berth.testing import busybox  # noqa: E402
-from berth.testing.berthd import Berthd  # noqa: E402
-from berth.testing.images import layer_tar, oci_archive  # noqa: E402
+from berth.testing import busybox
+from berth.testing.berthd import Berthd
+from berth.testing.images import layer_tar, oci_archive
 
 VENV_BIN = os.path.dirname(sys.executable)
 BERTH = os.path.join(VENV_BIN, "berth")

@@ -215,5 +215,5 @@ def test_kill_9_with_20_running_and_5_starting(client: docker.DockerClient, daem
 def _quiet(fn) -> None:  # type: ignore[no-untyped-def]
     try:
         fn()
-    except Exception:  # noqa: BLE001 - the daemon is killed under it on purpose
+    except Exception:  # the daemon is killed under it on purpose
         pass
