@@ -67,7 +67,11 @@ class FakeHost:
         if path not in self.nodes or not stat.S_ISDIR(self.nodes[path].st_mode):
             raise NotADirectoryError(20, "Not a directory", path)
         prefix = path.rstrip("/") + "/"
-        names = {p[len(prefix) :].split("/")[0] for p in [*self.nodes, *self.links] if p.startswith(prefix)}
+        names = {
+            p[len(prefix) :].split("/")[0]
+            for p in [*self.nodes, *self.links]
+            if p.startswith(prefix)
+        }
         return sorted(names)
 
     def exists(self, path: str) -> bool:

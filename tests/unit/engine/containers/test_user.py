@@ -66,17 +66,23 @@ def test_explicit_numeric_group_not_in_file(tmp_path: Path) -> None:
 
 
 def test_unknown_user_name_is_runcs_message(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgument, match="^unable to find user foo: no matching entries in passwd file$"):
+    with pytest.raises(
+        InvalidArgument, match=r"^unable to find user foo: no matching entries in passwd file$"
+    ):
         resolve_user(rootfs(tmp_path), "foo", [])
 
 
 def test_user_name_without_passwd_file(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgument, match="unable to find user app: no matching entries in passwd file"):
+    with pytest.raises(
+        InvalidArgument, match="unable to find user app: no matching entries in passwd file"
+    ):
         resolve_user(rootfs(tmp_path, None, None), "app", [])
 
 
 def test_unknown_group_name_is_runcs_message(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgument, match="^unable to find group bar: no matching entries in group file$"):
+    with pytest.raises(
+        InvalidArgument, match=r"^unable to find group bar: no matching entries in group file$"
+    ):
         resolve_user(rootfs(tmp_path), "app:bar", [])
 
 
@@ -92,7 +98,9 @@ def test_group_add_names_and_ids(tmp_path: Path) -> None:
 
 
 def test_group_add_unknown_name(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgument, match="^Unable to find group nogroup: no matching entries in group file$"):
+    with pytest.raises(
+        InvalidArgument, match=r"^Unable to find group nogroup: no matching entries in group file$"
+    ):
         resolve_user(rootfs(tmp_path), "", ["nogroup"])
 
 
