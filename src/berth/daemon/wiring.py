@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from berth.api import auth as auth_api
 from berth.api import df as df_api
+from berth.api import events as events_api
 from berth.api import image_archive as image_archive_api
 from berth.api import images as images_api
 from berth.api import containers as containers_api
+from berth.api import exec as exec_api
 from berth.api import system as system_api
 from berth.api import volumes as volumes_api
 from berth.api.router import Router
@@ -27,6 +29,8 @@ from berth.api.server import ApiServer
 from berth.api.wire import API_VERSION, MIN_API_VERSION
 from berth.content import LocalStore
 from berth.daemon.config import DaemonConfig
+from berth.daemon.initbin import find_init
+from berth.engine.containers.exec import ExecService
 from berth.engine.containers.service import ContainerService, ServiceConfig
 from berth.engine.containers.store import ContainerStore
 from berth.engine.df import DiskUsageService
@@ -72,8 +76,9 @@ def build_services(cfg: DaemonConfig) -> Services:
     db = Database(os.path.join(cfg.root, "berth.db"))
     images = build_images(cfg, db)
     events = EventBus()
+    images.events = events
     volume_service = VolumeService(cfg.root, db)
-    volumes = VolumeEngine(volume_service)
+    volumes = VolumeEngine(volume_service, events)
     containers = build_containers(cfg, db, images, volume_service, events)
     system = SystemService(
         SystemConfig(
@@ -112,6 +117,7 @@ def build_containers(
             shim=[shim],
             cgroup_v2=detect().mode == "v2",
             ncpu=os.cpu_count() or 1,
+            init_path=find_init(),
         ),
         images.service,
         images.service.sn,
@@ -135,6 +141,8 @@ def build_router(services: Services) -> Router:
     auth_api.register(router, services.images)
     volumes_api.register(router, services.volumes)
     containers_api.register(router, services.containers)
+    events_api.register(router, services.events)
+    exec_api.register(router, ExecService(services.containers))
     return router
 
 

@@ -1,5 +1,10 @@
 """The image service as the API calls it: :class:`berth.images.ImageService` (synchronous,
-thread-safe) run off the event loop, and a pull's progress turned into an async stream."""
+thread-safe) run off the event loop, and a pull's progress turned into an async stream.
+
+Image events (dockerd's ``LogImageEvent``) go to the daemon's event bus when one is set:
+``pull`` (actor and ``name``: the familiar reference, ``busybox:latest``), ``tag`` (actor:
+the image id; ``name``: the new name), ``untag`` and ``delete`` (actor and ``name``: the
+image id)."""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
+from berth.engine.events import EventBus
+from berth.errdefs import BerthError
 from berth.images import DeleteItem, ImageDetail, ImageService, ImageSummary, PullEvent, PushResult
-from berth.oci.reference import Reference
+from berth.oci.reference import Reference, parse_normalized_named
 from berth.registry import Credentials, Resolved
 
 __all__ = ["ImageEngine"]
@@ -47,8 +54,21 @@ async def _relay(work: Callable[[Callable[[PullEvent], None]], object]) -> Async
 
 
 class ImageEngine:
-    def __init__(self, service: ImageService) -> None:
+    def __init__(self, service: ImageService, events: EventBus | None = None) -> None:
         self.service = service
+        self.events = events
+
+    def _image_id(self, name: str) -> str:
+        """The id ``name`` resolves to now ("" when it does not: the operation itself
+        then reports that, in its own words)."""
+        try:
+            return str(self.service.inspect(name).id)
+        except BerthError:
+            return ""
+
+    def _publish(self, action: str, actor: str, name: str) -> None:
+        if self.events is not None:
+            self.events.publish("image", action, actor, {"name": name})
 
     def count(self) -> int:
         return len(self.service.list())
@@ -68,6 +88,11 @@ class ImageEngine:
         after the events sent before it."""
         async for item in _relay(lambda emit: self.service.pull(ref, emit, credentials, resolved)):
             yield item
+        try:
+            name = parse_normalized_named(ref).tag_name_only().familiar_string()
+        except BerthError:
+            name = ref
+        self._publish("pull", name, name)
 
     async def push_check(self, name: str) -> None:
         """NotFound (``An image does not exist locally with the tag: …``) before a push
@@ -101,10 +126,26 @@ class ImageEngine:
         return await asyncio.to_thread(self.service.inspect, name)
 
     async def tag(self, source: str, repo: str, tag: str) -> str:
-        return await asyncio.to_thread(self.service.tag, source, repo, tag)
+        def work() -> tuple[str, str]:
+            image_id = self._image_id(source)
+            return image_id, self.service.tag(source, repo, tag)
+
+        image_id, new = await asyncio.to_thread(work)
+        self._publish("tag", image_id, new)
+        return new
 
     async def remove(self, name: str, force: bool, prune: bool) -> builtins.list[DeleteItem]:
-        return await asyncio.to_thread(self.service.remove, name, force, prune)
+        def work() -> tuple[str, builtins.list[DeleteItem]]:
+            image_id = self._image_id(name)
+            return image_id, self.service.remove(name, force, prune)
+
+        image_id, items = await asyncio.to_thread(work)
+        for item in items:
+            if item.untagged:
+                self._publish("untag", image_id, image_id)
+            elif item.deleted == image_id:
+                self._publish("delete", image_id, image_id)
+        return items
 
     async def prune(self, all_images: bool) -> tuple[builtins.list[DeleteItem], int]:
         return await asyncio.to_thread(self.service.prune, all_images)

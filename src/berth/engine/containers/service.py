@@ -23,6 +23,7 @@ How one container runs (ARCHITECTURE.md "the run flow"):
 
 from __future__ import annotations
 
+import builtins
 import concurrent.futures
 import contextlib
 import logging
@@ -31,7 +32,6 @@ import shutil
 import signal as signal_mod
 import socket
 import threading
-import builtins
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -801,10 +801,11 @@ class ContainerService:
         return True
 
     def _unpause_for_stop(self, c: Container) -> None:
-        hook = getattr(self, "unpause", None)
-        if hook is not None:
-            with contextlib.suppress(errdefs.BerthError):
-                hook(c.id)
+        # a frozen process cannot act on a signal: thaw it first (ops.py: pause/unpause)
+        from berth.engine.containers import ops
+
+        with contextlib.suppress(errdefs.BerthError):
+            ops.unpause(self, c.id)
 
     def restart(self, ref: str, timeout: int | None = None, sig: str = "") -> None:
         c = self.get(ref)

@@ -58,8 +58,18 @@ def test_go_duration_matches_go_formatting() -> None:
 
 def test_schedule_defaults_and_ns_conversion() -> None:
     assert Schedule.of(HealthConfig(test=["CMD", "x"])) == Schedule(30.0, 30.0, 0.0, 5.0, 3)
-    s = Schedule.of(HealthConfig(interval=200_000_000, timeout=S, start_period=10 * S, start_interval=S, retries=2))
-    assert (s.interval, s.timeout, s.start_period, s.start_interval, s.retries) == (0.2, 1.0, 10.0, 1.0, 2)
+    s = Schedule.of(
+        HealthConfig(
+            interval=200_000_000, timeout=S, start_period=10 * S, start_interval=S, retries=2
+        )
+    )
+    assert (s.interval, s.timeout, s.start_period, s.start_interval, s.retries) == (
+        0.2,
+        1.0,
+        10.0,
+        1.0,
+        2,
+    )
 
 
 def test_start_interval_only_while_starting_inside_start_period() -> None:
@@ -162,7 +172,9 @@ class FakeProbe:
 
 
 def _container(on_failure: str = "", retries: int = 2, test: list[str] | None = None) -> Container:
-    hc = HealthConfig(test=test or ["CMD-SHELL", "true"], interval=10_000_000, timeout=S, retries=retries)
+    hc = HealthConfig(
+        test=test or ["CMD-SHELL", "true"], interval=10_000_000, timeout=S, retries=retries
+    )
     return Container(
         id="c" * 64,
         name="h",
@@ -172,7 +184,9 @@ def _container(on_failure: str = "", retries: int = 2, test: list[str] | None = 
         config=ContainerConfig(image="busybox", healthcheck=hc),
         host_config=HostConfig(health_on_failure=on_failure),
         image="sha256:x",
-        state=State(status="running", running=True, started_at=format_nano(time.time_ns()), health=Health()),
+        state=State(
+            status="running", running=True, started_at=format_nano(time.time_ns()), health=Health()
+        ),
     )
 
 
@@ -210,12 +224,17 @@ def test_checker_stops_and_its_thread_ends() -> None:
     thread.join(2)
     assert not thread.is_alive()
     assert mon.running() == {}
+    assert (
+        c.state.health is not None and c.state.health.status == "unhealthy"
+    )  # moby's CloseMonitorChannel
     count = len(c.state.health.log) if c.state.health else 0
     time.sleep(0.05)
     assert (len(c.state.health.log) if c.state.health else 0) == count
 
 
-@pytest.mark.parametrize(("action", "expected"), [("kill", "kill SIGKILL"), ("stop", "stop"), ("restart", "restart")])
+@pytest.mark.parametrize(
+    ("action", "expected"), [("kill", "kill SIGKILL"), ("stop", "stop"), ("restart", "restart")]
+)
 def test_health_on_failure_acts_when_unhealthy(action: str, expected: str) -> None:
     svc = FakeService()
     mon = HealthMonitor(svc, FakeProbe([1]))
@@ -250,7 +269,9 @@ def test_restarting_a_checker_replaces_the_old_one() -> None:
     c = _container()
     mon.start(c)
     first = mon.running()[c.id]
+    c.state.health = Health()  # a new run's
     mon.start(c)
+    assert c.state.health.status == "starting"
     second = mon.running()[c.id]
     assert first is not second
     first.join(2)
