@@ -66,7 +66,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # management commands: group → (description, {sub: module})
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {
-    "system": ("Manage berth", {"info": "info", "df": "system_df"}),
+    "system": ("Manage berth", {"info": "info", "df": "system_df", "events": "events", "prune": "system_prune"}),
     "image": (
         "Manage images",
         {

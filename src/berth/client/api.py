@@ -22,7 +22,7 @@ from berth.api.wire import (
     compare_versions,
 )
 from berth.buildinfo import VERSION
-from berth.client.transport import ProtocolError, Response, UnixTransport
+from berth.client.transport import Hijacked, ProtocolError, Response, UnixTransport
 from berth.errdefs import BerthError, InvalidArgument, Unavailable
 from berth.oci.fastjson import dumps, loads
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from berth.client.transport import Transport
 
-__all__ = ["DEFAULT_HOST", "CannotConnect", "Client", "Ping", "encode_query", "socket_path"]
+__all__ = ["DEFAULT_HOST", "CannotConnect", "Client", "Hijacked", "Ping", "encode_query", "socket_path"]
 
 DEFAULT_HOST = "unix:///run/berth/berth.sock"
 
@@ -339,3 +339,144 @@ class Client:
         query = {"fromSrc": "-", "repo": repo or None, "tag": tag or None, "message": message or None, "changes": changes or None}
         resp = self.request("POST", "/images/create", query, data, headers={"Content-Type": "application/x-tar"})
         return self.json_messages(resp)
+
+    # --- connections ---
+
+    def side(self) -> Client:
+        """A client on its own connection, at this client's negotiated version (``run``
+        holds ``wait`` open on one connection while it starts the container on another)."""
+        fork = getattr(self._transport, "fork", None)
+        if fork is None:
+            raise errdefs.NotImplemented("this transport cannot open another connection")
+        return Client(self.host, self.api_version, fork())
+
+    def hijack(
+        self,
+        path: str,
+        query: Mapping[str, object] | None = None,
+        body: Any = None,
+    ) -> Hijacked:
+        """``POST`` an upgrade request (attach, exec start) and take over the socket;
+        an error status raises its errdefs category (README §3.1)."""
+        target = f"/v{self.api_version}{path}"
+        if query:
+            q = encode_query(query)
+            if q:
+                target += "?" + q
+        hijack = getattr(self._transport, "hijack", None)
+        if hijack is None:
+            raise errdefs.NotImplemented("this transport cannot hijack a connection")
+        if body is None:
+            hdrs, data = {"Content-Type": "text/plain"}, b""
+        else:
+            hdrs, data = {"Content-Type": MEDIA_JSON}, dumps(body).encode()
+        try:
+            got: Response | Hijacked = hijack("POST", target, hdrs, data)
+        except OSError as exc:
+            raise self._cannot_connect(exc) from None
+        except ProtocolError as exc:
+            raise Unavailable(f"error during connect to {self.host}: {exc}") from None
+        if isinstance(got, Response):
+            if got.status >= 400:
+                raise self._error(got)
+            got.read()
+            raise Unavailable(f"{path}: the daemon did not switch protocols ({got.status} {got.reason})")
+        return got
+
+    # --- containers ---
+
+    def container_create(
+        self, body: Mapping[str, Any] | bytes, name: str = "", platform: str = ""
+    ) -> dict[str, Any]:
+        """``POST /containers/create``: ``{"Id", "Warnings"}``."""
+        query = {"name": name or None, "platform": platform or None}
+        headers = {"Content-Type": MEDIA_JSON} if isinstance(body, bytes) else None
+        doc: dict[str, Any] = loads(self.request("POST", "/containers/create", query, body, headers).read())
+        return doc
+
+    def container_inspect(self, ref: str) -> dict[str, Any]:
+        doc: dict[str, Any] = self.get_json(f"/containers/{ref}/json")
+        return doc
+
+    def container_start(self, ref: str, detach_keys: str = "") -> None:
+        """``POST /containers/{ref}/start``; 304 (already running) is success."""
+        query = {"detachKeys": detach_keys} if detach_keys else None
+        self.request("POST", f"/containers/{ref}/start", query).read()
+
+    def container_wait_begin(self, ref: str, condition: str = "") -> Response:
+        """``POST /containers/{ref}/wait``, returned once the headers arrived (the daemon
+        flushes them at once): the waiter is registered. Read it with :meth:`wait_result`."""
+        query = {"condition": condition} if condition else None
+        return self.request("POST", f"/containers/{ref}/wait", query)
+
+    @staticmethod
+    def wait_result(resp: Response) -> tuple[int, str]:
+        """(StatusCode, Error.Message) from a wait response's body."""
+        try:
+            doc = loads(resp.read())
+        except (OSError, ProtocolError, ValueError) as exc:
+            raise Unavailable(f"wait: {exc}") from None
+        err = doc.get("Error") or {}
+        return int(doc.get("StatusCode", 0)), str(err.get("Message", "") if isinstance(err, dict) else "")
+
+    def container_wait(self, ref: str, condition: str = "") -> tuple[int, str]:
+        return self.wait_result(self.container_wait_begin(ref, condition))
+
+    def container_attach(
+        self,
+        ref: str,
+        stdin: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        detach_keys: str = "",
+        logs: bool = False,
+    ) -> Hijacked:
+        """``POST /containers/{ref}/attach?stream=1…`` hijacked (query as the CLI sends it)."""
+        query: dict[str, object] = {}
+        if detach_keys:
+            query["detachKeys"] = detach_keys
+        if logs:
+            query["logs"] = "1"
+        if stderr:
+            query["stderr"] = "1"
+        if stdin:
+            query["stdin"] = "1"
+        if stdout:
+            query["stdout"] = "1"
+        query["stream"] = "1"
+        return self.hijack(f"/containers/{ref}/attach", query)
+
+    def container_resize(self, ref: str, height: int, width: int) -> None:
+        self.request("POST", f"/containers/{ref}/resize", {"h": height, "w": width}).read()
+
+    def container_kill(self, ref: str, signal: str = "") -> None:
+        self.request("POST", f"/containers/{ref}/kill", {"signal": signal} if signal else None).read()
+
+    def container_remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        query = {"force": "1" if force else None, "v": "1" if volumes else None}
+        self.request("DELETE", f"/containers/{ref}", query).read()
+
+    def container_logs(self, ref: str, query: Mapping[str, object]) -> Iterator[bytes]:
+        """``GET /containers/{ref}/logs``: the raw body (frames or TTY bytes) as it arrives."""
+        resp = self.request("GET", f"/containers/{ref}/logs", query)
+        yield from resp.iter_body()
+
+    # --- exec ---
+
+    def exec_create(self, ref: str, body: Mapping[str, Any]) -> str:
+        doc = self.post_json(f"/containers/{ref}/exec", None, dict(body))
+        return str(doc["Id"])
+
+    def exec_start_detached(self, exec_id: str, tty: bool = False) -> None:
+        self.request("POST", f"/exec/{exec_id}/start", None, {"Detach": True, "Tty": tty}).read()
+
+    def exec_attach(self, exec_id: str, tty: bool = False) -> Hijacked:
+        """``POST /exec/{id}/start`` hijacked."""
+        return self.hijack(f"/exec/{exec_id}/start", None, {"Detach": False, "Tty": tty})
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        self.request("POST", f"/exec/{exec_id}/resize", {"h": height, "w": width}).read()
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        doc: dict[str, Any] = self.get_json(f"/exec/{exec_id}/json")
+        return doc

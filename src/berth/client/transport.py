@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         def close(self) -> None: ...
 
 
-__all__ = ["ProtocolError", "Response", "UnixTransport"]  # and Transport, for annotations
+__all__ = ["Hijacked", "ProtocolError", "Response", "UnixTransport"]  # and Transport, for annotations
 
 _READ = 65536
 
@@ -163,6 +163,49 @@ class Response:
         return b"".join(self.iter_body())
 
 
+class Hijacked:
+    """A connection taken over after ``101 Switching Protocols`` (or ``200`` with a raw
+    stream, which dockerd also answers): a bidirectional byte pipe (README §3.1).
+
+    Bytes that arrived with the response head are returned first by :meth:`recv`.
+    :meth:`close_write` half-closes (``shutdown(SHUT_WR)``): the peer sees the end of
+    stdin and keeps sending output until the process ends.
+    """
+
+    __slots__ = ("_buf", "headers", "sock", "status")
+
+    def __init__(self, sock: _socket.socket, buf: bytes, status: int, headers: dict[str, str]) -> None:
+        self.sock = sock
+        self._buf = buf
+        self.status = status
+        self.headers = headers
+
+    def recv(self, n: int = _READ) -> bytes:
+        """Up to ``n`` bytes; ``b""`` at the end of the stream."""
+        if self._buf:
+            out, self._buf = self._buf[:n], self._buf[n:]
+            return out
+        try:
+            return self.sock.recv(n)
+        except OSError:  # reset by the peer, or closed locally (detach)
+            return b""
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close_write(self) -> None:
+        try:
+            self.sock.shutdown(_socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
@@ -231,6 +274,35 @@ class UnixTransport:
         # The daemon may close an idle kept-alive connection: try once more on a new one.
         self._conn = self._connect()
         return self._exchange(self._conn, method, data)
+
+    def fork(self) -> UnixTransport:
+        """Another transport to the same socket, with its own connection (the CLI holds
+        ``wait`` open on one connection while it starts the container on another)."""
+        return UnixTransport(self.path, self.timeout, self.user_agent)
+
+    def hijack(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None = None
+    ) -> Response | Hijacked:
+        """Send an upgrade request (``Connection: Upgrade``, ``Upgrade: tcp``) on a new
+        connection. ``101`` (or a ``200`` raw stream) gives the socket as a
+        :class:`Hijacked`; any other answer is returned as a :class:`Response`."""
+        conn = self._connect()
+        lines = [f"{method} {target} HTTP/1.1", "Host: berth", f"User-Agent: {self.user_agent}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        lines += [f"Content-Length: {len(body or b'')}", "Connection: Upgrade", "Upgrade: tcp"]
+        try:
+            conn.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
+            while True:
+                status, reason, hdrs = _parse_head(conn.read_until(b"\r\n\r\n"))
+                if status != 100:
+                    break
+        except BaseException:
+            conn.sock.close()
+            raise
+        if status == 101 or (status == 200 and "raw-stream" in hdrs.get("content-type", "")):
+            conn.sock.settimeout(None)
+            return Hijacked(conn.sock, conn.buf, status, hdrs)
+        return Response(conn, status, reason, hdrs, method, lambda _reusable: conn.sock.close())
 
     def _exchange(self, conn: _Conn, method: str, data: bytes) -> Response:
         conn.sock.sendall(data)
