@@ -5,7 +5,9 @@
    and limits, its capabilities and seccomp filter.
 2. berthd and images: start a local registry (Debian's docker-registry on 127.0.0.1) and
    berthd; with the berth CLI import the busybox rootfs as an image, push it to the
-   registry, remove it, pull it back, list and inspect it, show `system df`."""
+   registry, remove it, pull it back, list and inspect it, show `system df`.
+3. containers: `berth run` a busybox web server (httpd) with a named volume, fetch its
+   page, `ps`, `logs`, `exec` into it, `stop`, `rm`."""
 
 from __future__ import annotations
 
@@ -77,17 +79,63 @@ def images_demo(tdir: str, tmp: str) -> int:
                 ["images"],
                 ["image", "inspect", "--format", "{{.Id}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}", ref],
                 ["system", "df"],
-                ["rmi", ref],
             ):
                 print("$ berth " + " ".join(c if " " not in c and '"' not in c else repr(c) for c in cmd))
                 p = subprocess.run([berth, *cmd], env=env, check=False)
                 if p.returncode != 0:
                     return p.returncode
                 print()
+            status = containers_demo(berth, env, ref)
+            if status != 0:
+                return status
+            print("$ berth rmi " + ref)
+            return subprocess.run([berth, "rmi", ref], env=env, check=False).returncode
         finally:
             daemon.stop()
             daemon.cleanup()
     return 0
+
+
+def containers_demo(berth: str, env: dict[str, str], ref: str) -> int:
+    """A busybox web server with a volume: run, fetch a page, ps, logs, exec, stop, rm."""
+    import time
+    import urllib.request
+
+    from berth.testing.registry import free_port
+
+    port = free_port()
+    script = f'echo "hello from a berth container" > /www/index.html && exec httpd -f -v -p 127.0.0.1:{port} -h /www'
+
+    def show(*cmd: str) -> int:
+        print("$ berth " + " ".join(c if " " not in c else repr(c) for c in cmd))
+        code = subprocess.run([berth, *cmd], env=env, check=False).returncode
+        print()
+        return code
+
+    # --network host until bridge networking lands: the page is then on the host's loopback
+    if show("run", "-d", "--name", "web", "--init", "--network", "host", "-v", "demo-www:/www",
+            "--memory", "64m", ref, "sh", "-c", script) != 0:  # fmt: skip
+        return 1
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(url, timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            print(f"no answer on {url}")
+            return 1
+        print(f"$ curl {url}\n{body}")
+        for cmd in (["ps"], ["logs", "web"], ["exec", "web", "ls", "-l", "/www"],
+                    ["inspect", "--format", "{{.State.Status}} pid={{.State.Pid}} memory={{.HostConfig.Memory}}", "web"],
+                    ["stop", "web"], ["ps", "-a"]):  # fmt: skip
+            if show(*cmd) != 0:
+                return 1
+    finally:
+        subprocess.run([berth, "rm", "-f", "web"], env=env, check=False, capture_output=True)
+    return show("volume", "rm", "demo-www")
 
 
 def main() -> int:
