@@ -759,6 +759,8 @@ class ContainerService:
             if signum in (signal_mod.SIGKILL,) and c.host_config.restart_policy.name:
                 pass  # docker kill leaves restart policies to act, except "stop"
             self.shim(c).kill(int(signum), all=False)
+        if c.state.paused and signum == signal_mod.SIGKILL:
+            self._unpause_for_stop(c)  # as Docker: a frozen process cannot die until thawed
         self._event(c, "kill", signal=str(int(signum)))
         return c
 
