@@ -16,12 +16,14 @@ import sys
 from dataclasses import dataclass
 
 from berth.api import auth as auth_api
+from berth.api import container_archive as container_archive_api
+from berth.api import container_ops as container_ops_api
+from berth.api import containers as containers_api
 from berth.api import df as df_api
 from berth.api import events as events_api
+from berth.api import exec as exec_api
 from berth.api import image_archive as image_archive_api
 from berth.api import images as images_api
-from berth.api import containers as containers_api
-from berth.api import exec as exec_api
 from berth.api import system as system_api
 from berth.api import volumes as volumes_api
 from berth.api.router import Router
@@ -141,6 +143,8 @@ def build_router(services: Services) -> Router:
     auth_api.register(router, services.images)
     volumes_api.register(router, services.volumes)
     containers_api.register(router, services.containers)
+    container_archive_api.register(router, container_archive_api.backend_for(services.containers, services.images.service))
+    container_ops_api.register(router, services.containers)
     events_api.register(router, services.events)
     exec_api.register(router, ExecService(services.containers))
     return router

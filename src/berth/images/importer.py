@@ -29,7 +29,7 @@ __all__ = ["CHANGE_COMMANDS", "apply_changes", "import_image"]
 
 _CHUNK = 1 << 20
 CHANGE_COMMANDS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK")
-_SUPPORTED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR")
+_SUPPORTED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "ONBUILD", "STOPSIGNAL")
 
 
 def _json_or_shell(rest: str, shell: bool) -> list[str]:
@@ -103,6 +103,10 @@ def apply_changes(config: dict[str, Any], changes: Sequence[str]) -> None:
             config["User"] = rest
         elif cmd == "WORKDIR":
             config["WorkingDir"] = rest
+        elif cmd == "ONBUILD":
+            config["OnBuild"] = [*(config.get("OnBuild") or []), rest]
+        elif cmd == "STOPSIGNAL":
+            config["StopSignal"] = rest
 
 
 def _now() -> str:

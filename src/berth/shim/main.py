@@ -256,11 +256,15 @@ def _spawn(argv: list[str], fds: tuple[int, int, int]) -> int:
                 sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
                 sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
                 sys.argv = list(argv)
-                from berth.ocicli.main import main as runtime_main
-
-                code = runtime_main(argv[1:])
-                sys.stdout.flush()
-                sys.stderr.flush()
+                # run the launcher script itself, as exec would have, minus the new interpreter
+                with open(argv[0], "rb") as f:
+                    program = compile(f.read(), argv[0], "exec")
+                try:
+                    exec(program, {"__name__": "__main__", "__file__": argv[0]})
+                    code = 0
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
             else:
                 os.execv(argv[0], argv)
         except SystemExit as exc:
