@@ -32,6 +32,8 @@ oracle: install
 bench: install
 	$(PY) bench/runtime_start.py
 	$(PY) bench/pull_push.py
+	$(PY) bench/run_latency.py
+	$(PY) bench/shim_pss.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

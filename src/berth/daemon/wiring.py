@@ -39,7 +39,7 @@ from berth.engine.df import DiskUsageService
 from berth.engine.events import EventBus
 from berth.engine.image_archive import ImageArchive
 from berth.engine.images import ImageEngine
-from berth.engine.system import SystemConfig, SystemService, engine_id
+from berth.engine.system import ContainerCounts, SystemConfig, SystemService, engine_id
 from berth.engine.volumes import VolumeEngine
 from berth.images import ImageService
 from berth.metadata import Database
@@ -97,8 +97,16 @@ def build_services(cfg: DaemonConfig) -> Services:
         api_version=API_VERSION,
         min_api_version=MIN_API_VERSION,
         image_count=images.count,
+        container_counts=lambda: _counts(containers),
     )
     return Services(system=system, images=images, volumes=volumes, containers=containers, events=events)
+
+
+def _counts(containers: ContainerService) -> ContainerCounts:
+    cs = containers.list()
+    running = sum(1 for c in cs if c.state.running and not c.state.paused)
+    paused = sum(1 for c in cs if c.state.paused)
+    return ContainerCounts(running=running, paused=paused, stopped=len(cs) - running - paused)
 
 
 def build_containers(

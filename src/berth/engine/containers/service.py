@@ -250,6 +250,16 @@ class ContainerService:
         path, args = merge.process_args(merged)
         if not host_config.network_mode or host_config.network_mode == "default":
             host_config.network_mode = self.cfg.default_network
+        if host_config.port_bindings and any(host_config.port_bindings.values()) or host_config.publish_all_ports:
+            if host_config.network_mode == "host":
+                warnings.append("Published ports are discarded when using host network mode")
+                host_config.port_bindings = {}
+                host_config.publish_all_ports = False
+            else:
+                raise errdefs.InvalidArgument(
+                    "publishing ports needs bridge networking, which this berth does not have "
+                    "yet: use --network host, or run without -p/-P"
+                )
         cid = ids.new_id()
         if not merged.hostname:
             merged.hostname = cid[:12] if host_config.network_mode != "host" else socket.gethostname()
