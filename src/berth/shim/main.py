@@ -215,7 +215,26 @@ def _serve(args: list[str], ready_fd: int) -> int:
             os.write(2, f"berth-shim: {exc!r}\n".encode())
         except OSError:
             pass
+        _reap_children(2.0)
     return code
+
+
+def _reap_children(timeout: float) -> None:
+    """Reap what a failed launch left us as subreaper (a ``runtime exec --detach`` whose
+    process could not exec leaves it to us). Unreaped, such a zombie would go on to our own
+    subreaper and, sitting in the container's pid namespace, keep the container's init
+    from ever finishing its exit (the kernel waits for every process of the namespace to
+    be reaped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
 
 
 def _noop(signum: int, frame: object) -> None:
