@@ -217,3 +217,31 @@ def _quiet(fn) -> None:  # type: ignore[no-untyped-def]
         fn()
     except Exception:  # the daemon is killed under it on purpose
         pass
+
+
+def test_volumes_from_sizes_df_and_rmi_in_use(client: docker.DockerClient) -> None:
+    src = client.containers.create("busybox", ["true"], volumes={"berth-test-vf": {"bind": "/shared"}}, name="src")
+    out = client.containers.run("busybox", ["sh", "-c", "echo x > /shared/f; cat /shared/f"], volumes_from=["src"], remove=True)
+    assert out == b"x\n"
+    with pytest.raises(docker.errors.ContainerError, match="Read-only file system"):
+        client.containers.run("busybox", ["sh", "-c", "echo y > /shared/f"], volumes_from=["src:ro"], remove=True)
+    with pytest.raises(NotFound, match="No such container: nosuch"):
+        client.containers.create("busybox", ["true"], volumes_from=["nosuch"])
+    # sizes: the container's own layer
+    c = client.containers.run("busybox", ["sh", "-c", "head -c 100000 /dev/zero > /big"], detach=True)
+    c.wait(timeout=30)
+    info = client.api._result(client.api._get(client.api._url("/containers/{0}/json", c.id), params={"size": 1}), True)
+    assert info["SizeRw"] >= 100000
+    assert info["SizeRootFs"] > info["SizeRw"]
+    df = client.df()
+    assert {x["Id"] for x in df["Containers"]} >= {c.id, src.id}
+    vol = [v for v in df["Volumes"] if v["Name"] == "berth-test-vf"]
+    assert vol and vol[0]["UsageData"]["RefCount"] == 1 and vol[0]["UsageData"]["Size"] > 0
+    # an image in use is not removed
+    with pytest.raises(APIError) as err:
+        client.images.remove("busybox")
+    assert err.value.status_code == 409
+    assert "is using its referenced image" in str(err.value)
+    c.remove()
+    src.remove(v=True)
+    client.volumes.get("berth-test-vf").remove()

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from berth.api.container_wire import summary_wire as summary_wire_c
+from berth.api.containers import status_text
 from berth.api.images import summary_wire
 from berth.api.request import Request
 from berth.api.response import Reply, json_response
 from berth.api.router import Router
-from berth.images.df import DiskUsage
+from berth.api.volumes import volume_wire
+from berth.engine.df import SystemDiskUsage
 
 __all__ = ["DiskUsageBackend", "df_wire", "register"]
 
 
 class DiskUsageBackend(Protocol):
-    async def disk_usage(self) -> DiskUsage: ...
+    async def disk_usage(self) -> SystemDiskUsage: ...
 
 
-def df_wire(du: DiskUsage) -> dict[str, Any]:
+def df_wire(sdu: SystemDiskUsage) -> dict[str, Any]:
+    du = sdu.images
     images = []
     for u in du.images:
         w = summary_wire(u.summary)
@@ -29,8 +33,10 @@ def df_wire(du: DiskUsage) -> dict[str, Any]:
     return {
         "LayersSize": du.layers_size,
         "Images": images,
-        "Containers": [],
-        "Volumes": [],
+        "Containers": [summary_wire_c(c, status_text(c), rw, root) for c, rw, root in sdu.containers],
+        "Volumes": [
+            {**volume_wire(v), "UsageData": {"Size": size, "RefCount": refs}} for v, size, refs in sdu.volumes
+        ],
         "BuildCache": [],
         "BuilderSize": 0,
     }

@@ -147,7 +147,7 @@ def build_router(services: Services) -> Router:
     archive = ImageArchive(services.images.service)
     images_api.register(router, services.images, importer=image_archive_api.import_handler(archive))
     image_archive_api.register(router, archive)
-    df_api.register(router, DiskUsageService(services.images.service))
+    df_api.register(router, DiskUsageService(services.images.service, services.containers, services.volumes.service))
     auth_api.register(router, services.images)
     volumes_api.register(router, services.volumes)
     containers_api.register(router, services.containers)

@@ -1,19 +1,52 @@
-"""``GET /system/df`` as the API calls it: the image part from :mod:`berth.images.df`
-off the event loop (containers, volumes and the build cache join it as they arrive)."""
+"""``GET /system/df`` as the API calls it: images (:mod:`berth.images.df`), containers
+(their own layer and their root file system's size) and volumes (size and how many
+containers use each), gathered off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
+from berth.engine.containers.model import Container
+from berth.engine.containers.service import ContainerService
 from berth.images import ImageService
 from berth.images.df import DiskUsage, disk_usage
+from berth.volumes import VolumeService
 
-__all__ = ["DiskUsageService"]
+__all__ = ["DiskUsageService", "SystemDiskUsage"]
+
+
+@dataclass
+class SystemDiskUsage:
+    images: DiskUsage
+    containers: list[tuple[Container, int, int]] = field(default_factory=list)  # (c, rw, root)
+    volumes: list[tuple[Any, int, int]] = field(default_factory=list)  # (volume, size, refs)
 
 
 class DiskUsageService:
-    def __init__(self, images: ImageService) -> None:
+    def __init__(
+        self,
+        images: ImageService,
+        containers: ContainerService | None = None,
+        volumes: VolumeService | None = None,
+    ) -> None:
         self.images = images
+        self.containers = containers
+        self.volumes = volumes
 
-    async def disk_usage(self) -> DiskUsage:
-        return await asyncio.to_thread(disk_usage, self.images)
+    def _gather(self) -> SystemDiskUsage:
+        du = SystemDiskUsage(disk_usage(self.images))
+        if self.containers is not None:
+            for c in self.containers.list():
+                rw, root = self.containers.sizes(c)
+                du.containers.append((c, rw, root))
+        if self.volumes is not None:
+            vols, _ = self.volumes.list({})
+            for v in vols:
+                refs = len(self.containers.volume_users(v.name)) if self.containers is not None else 0
+                du.volumes.append((v, self.volumes.usage(v.name), refs))
+        return du
+
+    async def disk_usage(self) -> SystemDiskUsage:
+        return await asyncio.to_thread(self._gather)

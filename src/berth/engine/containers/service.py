@@ -250,7 +250,7 @@ class ContainerService:
         path, args = merge.process_args(merged)
         if not host_config.network_mode or host_config.network_mode == "default":
             host_config.network_mode = self.cfg.default_network
-        if host_config.port_bindings and any(host_config.port_bindings.values()) or host_config.publish_all_ports:
+        if (host_config.port_bindings and any(host_config.port_bindings.values())) or host_config.publish_all_ports:
             if host_config.network_mode == "host":
                 warnings.append("Published ports are discarded when using host network mode")
                 host_config.port_bindings = {}
@@ -316,6 +316,7 @@ class ContainerService:
                     c.mounts.append(self._mount_point(p, vol.mountpoint))
                 else:
                     c.mounts.append(self._mount_point(p, p.source))
+            self._volumes_from(c)
             c.log_path = (
                 os.path.join(bundle, f"{cid}-json.log") if c.host_config.log_config.type == "json-file" else ""
             )
@@ -330,6 +331,29 @@ class ContainerService:
             raise
         self._event(c, "create")
         return c, warnings
+
+    def _volumes_from(self, c: Container) -> None:
+        """``--volumes-from CONTAINER[:ro|rw]``: the other container's volumes and binds at
+        the same places (ones this container mounts itself win); ``ro``/``rw`` override
+        their mode, as in Docker."""
+        taken = {m.destination for m in c.mounts}
+        for spec_ in c.host_config.volumes_from:
+            ref, _, mode = spec_.partition(":")
+            if mode not in ("", "ro", "rw"):
+                raise errdefs.InvalidArgument(f"invalid mode for volumes-from: {mode}")
+            try:
+                other = self.get(ref)
+            except errdefs.NotFound:
+                raise errdefs.NotFound(f"No such container: {ref}") from None
+            for m in other.mounts:
+                if m.type not in ("volume", "bind") or m.destination in taken:
+                    continue
+                copy = MountPoint(**{**m.__dict__, "options": list(m.options)})
+                if mode:
+                    copy.rw = mode == "rw"
+                    copy.mode = mode
+                c.mounts.append(copy)
+                taken.add(m.destination)
 
     @staticmethod
     def _mount_point(p: Any, source: str) -> MountPoint:
@@ -892,6 +916,21 @@ class ContainerService:
         self._event(c, "destroy")
         with self._locks_guard:
             self._locks.pop(c.id, None)
+
+    # -- sizes ------------------------------------------------------------------------------
+
+    def sizes(self, c: Container) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs): the bytes of the container's own layer, and those plus its
+        image's (``ps -s``, ``inspect --size``, ``system df``)."""
+        try:
+            rw = self.sn.usage(c.snapshot_key).size
+        except (errdefs.BerthError, OSError):
+            rw = 0
+        try:
+            image = self.images.inspect(c.image).size
+        except errdefs.BerthError:
+            image = 0
+        return rw, rw + image
 
     # -- usage by images and volumes -------------------------------------------------------
 
