@@ -250,6 +250,10 @@ class ShimClient:
         try:
             s.sendall((fastjson.dumps({"op": op, **fields}) + "\n").encode())
             return self._read_line(s)[0]
+        except TimeoutError:
+            raise errdefs.Unavailable(f"shim '{self.path}': no answer to {op!r}") from None
+        except OSError as exc:  # the shim went away mid-call (reset, broken pipe)
+            raise errdefs.Unavailable(f"shim '{self.path}': {op}: {exc.strerror or exc}") from exc
         finally:
             s.close()
 
@@ -269,8 +273,10 @@ class ShimClient:
         exit_: dict[str, Any] = self.call("wait", timeout=timeout)["exit"]
         return exit_
 
-    def delete(self, force: bool = False) -> dict[str, Any] | None:
-        exit_: dict[str, Any] | None = self.call("delete", force=force).get("exit")
+    def delete(self, force: bool = False, runtime: bool = True) -> dict[str, Any] | None:
+        """End the shim; ``runtime=False`` skips the runtime's ``delete`` when the process
+        has exited (the caller deletes the runtime's container itself)."""
+        exit_: dict[str, Any] | None = self.call("delete", force=force, runtime=runtime).get("exit")
         return exit_
 
     def attach(self, stdin: bool = False) -> tuple[socket.socket, bool, bytes]:

@@ -456,7 +456,10 @@ class Shim:
         os.close(null)
         self.poll.register(self.wake_r, select.POLLIN)
         self.poll.register(self.listener.fileno(), select.POLLIN)
-        os.write(self.ready_fd, b"ok %d\n" % os.getpid())
+        try:
+            os.write(self.ready_fd, b"ok %d\n" % os.getpid())
+        except OSError:
+            pass  # whoever launched us is gone (berthd killed mid-start): serve all the same
         os.close(self.ready_fd)
         self.ready_fd = -1
         self._loop()
@@ -984,6 +987,8 @@ class Shim:
                     os.kill(self.init_pid, _signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        elif req.get("runtime") is False and self.exit is not None:
+            pass  # the caller deletes the runtime's container itself (berthd, in-process)
         else:
             self._run_runtime("delete", "delete", *(["--force"] if force else []), self.cfg.id)
         if self.exit is None:
