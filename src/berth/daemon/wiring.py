@@ -44,6 +44,7 @@ from berth.engine.volumes import VolumeEngine
 from berth.images import ImageService
 from berth.metadata import Database
 from berth.registry import Client, RegistryHosts
+from berth.shim.client import ShimPool, use_pool
 from berth.snapshots import OverlaySnapshotter
 from berth.volumes import VolumeService
 
@@ -135,6 +136,11 @@ def build_containers(
         volumes,
         events,
     )
+    # one shim waits, started, for the next container (a start saves an interpreter start)
+    pool = ShimPool([shim])
+    use_pool(pool)
+    pool.refill_later()
+    service.on_close(pool.close)
     images.service.set_usage(service)
     volumes.users = service
     service.restore()

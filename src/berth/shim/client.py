@@ -7,6 +7,7 @@ import os
 import select
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from berth import errdefs
 from berth.oci import fastjson
 
-__all__ = ["OCIRuntimeError", "ShimClient", "launch", "launch_exec", "read_exit"]
+__all__ = ["OCIRuntimeError", "ShimClient", "ShimPool", "launch", "launch_exec", "read_exit", "use_pool"]
 
 _KINDS: dict[str, type[errdefs.BerthError]] = {
     "conflict": errdefs.Conflict,
@@ -113,12 +114,110 @@ def _detach_and_subreap() -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _launch_direct(argv: list[str], what: str, timeout: float) -> int | None:
-    """Start the shim without its launcher process: one Python start less on every
-    container start. The caller's side of what ``berth-shim`` does in
-    :func:`berth.shim.main.main` — detach, become subreaper, exec the shim proper, read
-    ``ok PID`` or ``error MSG`` (and ``runtime ITS-MESSAGE``) from the ready pipe.
-    None when this cannot be done here (no ctypes): the caller runs the launcher."""
+_STANDBY_ENV = "_BERTH_SHIM_STANDBY_FD"
+
+
+class _Standby:
+    """One shim started ahead of need: its process, the pipe its command line goes down,
+    the pipe its ``ok PID`` comes back up."""
+
+    def __init__(self, shim: Sequence[str]) -> None:
+        if not _load_libc():
+            raise OSError("no ctypes: cannot start a standby shim")
+        self.shim = list(shim)
+        self.ready_r, ready_w = os.pipe()
+        cmd_r, self.cmd_w = os.pipe()
+        try:
+            env = dict(os.environ)
+            env[_SERVE_ENV] = str(ready_w)
+            env[_STANDBY_ENV] = str(cmd_r)
+            # the padding makes room for the real command line (berth.shim.main._retitle)
+            p = subprocess.Popen(
+                [*self.shim, "--standby=" + "." * 1024], env=env, pass_fds=(ready_w, cmd_r),
+                start_new_session=True,
+                preexec_fn=_detach_and_subreap, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            p.wait()
+        except BaseException:
+            for fd in (self.ready_r, self.cmd_w):
+                os.close(fd)
+            raise
+        finally:
+            os.close(ready_w)
+            os.close(cmd_r)
+        os.set_inheritable(self.cmd_w, False)
+
+    def hand(self, args: list[str], what: str, timeout: float) -> int:
+        try:
+            try:
+                os.write(self.cmd_w, fastjson.dumps(args).encode())
+            finally:
+                os.close(self.cmd_w)
+            return _read_ready(self.ready_r, what, timeout)
+        finally:
+            os.close(self.ready_r)
+
+    def discard(self) -> None:
+        os.close(self.cmd_w)  # EOF: the standby exits
+        os.close(self.ready_r)
+
+
+class ShimPool:
+    """Keeps one berth-shim started and waiting, so a container's start does not wait for
+    an interpreter to start and import the shim (~10 ms): the waiting shim is handed the
+    container's command line, and a new one is started in the background. A standby
+    that is never used exits when its pipe closes (the pool closes, or berthd dies)."""
+
+    def __init__(self, shim: Sequence[str]) -> None:
+        self.shim = list(shim)
+        self._lock = threading.Lock()
+        self._ready: _Standby | None = None
+        self._closed = False
+
+    def _refill(self) -> None:
+        try:
+            sb = _Standby(self.shim)
+        except (OSError, subprocess.SubprocessError):
+            return
+        with self._lock:
+            if self._ready is None and not self._closed:
+                self._ready, sb = sb, None  # type: ignore[assignment]
+        if sb is not None:
+            sb.discard()
+
+    def refill_later(self) -> None:
+        threading.Thread(target=self._refill, name="shim-standby", daemon=True).start()
+
+    def launch(self, argv: list[str], what: str, timeout: float) -> int | None:
+        """Hand ``argv`` (the shim's arguments after its own path) to the standby; None
+        when there is none (the caller launches directly)."""
+        with self._lock:
+            sb, self._ready = self._ready, None
+        if not self._closed:
+            self.refill_later()
+        if sb is None:
+            return None
+        return sb.hand(argv, what, timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            sb, self._ready = self._ready, None
+        if sb is not None:
+            sb.discard()
+
+
+_pool: ShimPool | None = None
+
+
+def use_pool(pool: ShimPool | None) -> None:
+    """Route launches of ``pool.shim`` through ``pool`` (berthd's wiring calls this)."""
+    global _pool
+    _pool = pool
+
+
+def _load_libc() -> bool:
     global _libc
     if _libc is None:
         try:
@@ -126,7 +225,44 @@ def _launch_direct(argv: list[str], what: str, timeout: float) -> int | None:
 
             _libc = ctypes.CDLL(None, use_errno=True)
         except (ImportError, OSError):
-            return None
+            return False
+    return True
+
+
+def _read_ready(r: int, what: str, timeout: float) -> int:
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([r], [], [], left)[0]:
+            raise errdefs.Internal(f"{what}: berth-shim did not answer in {timeout:g}s")
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        data += chunk
+    if data.startswith(b"ok "):
+        return int(data[3:].decode().strip())
+    lines = data.decode("utf-8", "replace").splitlines()
+    msg = lines[0][6:].strip() if lines and lines[0].startswith("error ") else "shim died"
+    detail = [ln[8:] for ln in lines[1:] if ln.startswith("runtime ")]
+    if detail:
+        raise OCIRuntimeError(f"{what}: {msg}", detail[-1])
+    raise errdefs.Internal(f"{what}: {msg}")
+
+
+def _launch_direct(argv: list[str], what: str, timeout: float) -> int | None:
+    """Start the shim without its launcher process: one Python start less on every
+    container start. The caller's side of what ``berth-shim`` does in
+    :func:`berth.shim.main.main` — detach, become subreaper, exec the shim proper, read
+    ``ok PID`` or ``error MSG`` (and ``runtime ITS-MESSAGE``) from the ready pipe.
+    None when this cannot be done here (no ctypes): the caller runs the launcher."""
+    if not _load_libc():
+        return None
+    pool = _pool
+    if pool is not None and argv[: len(pool.shim)] == pool.shim:
+        pid = pool.launch(argv[len(pool.shim) :], what, timeout)
+        if pid is not None:
+            return pid
     r, w = os.pipe()
     try:
         env = dict(os.environ)
@@ -141,28 +277,11 @@ def _launch_direct(argv: list[str], what: str, timeout: float) -> int | None:
         p.wait()  # the intermediate child, gone at once
         os.close(w)
         w = -1
-        data = b""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                raise errdefs.Internal(f"{what}: berth-shim did not answer in {timeout:g}s")
-            chunk = os.read(r, 4096)
-            if not chunk:
-                break
-            data += chunk
+        return _read_ready(r, what, timeout)
     finally:
         os.close(r)
         if w >= 0:
             os.close(w)
-    if data.startswith(b"ok "):
-        return int(data[3:].decode().strip())
-    lines = data.decode("utf-8", "replace").splitlines()
-    msg = lines[0][6:].strip() if lines and lines[0].startswith("error ") else "shim died"
-    detail = [ln[8:] for ln in lines[1:] if ln.startswith("runtime ")]
-    if detail:
-        raise OCIRuntimeError(f"{what}: {msg}", detail[-1])
-    raise errdefs.Internal(f"{what}: {msg}")
 
 
 def _run_launcher(argv: list[str], what: str, timeout: float) -> int:

@@ -137,9 +137,26 @@ class Config:
 _SERVE_ENV = "_BERTH_SHIM_READY_FD"
 
 
+_STANDBY_ENV = "_BERTH_SHIM_STANDBY_FD"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     ready = os.environ.pop(_SERVE_ENV, "")
+    standby = os.environ.pop(_STANDBY_ENV, "")
+    if ready and standby:
+        # A standby shim (berth.shim.client.ShimPool): started ahead of need, it waits for
+        # its command line (a JSON list) on this pipe; EOF without one means not needed.
+        fd = int(standby)
+        data = b""
+        while chunk := os.read(fd, 65536):
+            data += chunk
+        os.close(fd)
+        if not data:
+            return 0
+        real: list[str] = fastjson.loads(data)
+        _retitle([sys.orig_argv[0], *sys.orig_argv[1:3], *real])
+        return _serve(real, int(ready))
     if ready:
         return _serve(args, int(ready))
     if args and args[0] in ("-h", "--help"):
@@ -194,6 +211,25 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
     os._exit(1)
+
+
+def _retitle(argv: list[str]) -> None:
+    """Show ``argv`` as this process's command line (``ps``, /proc/PID/cmdline), as if it
+    had been started with it: a standby shim gets its arguments down a pipe, yet operators
+    and cleanup tools find a container's shim by its ``--id``/``--state-dir``. The kernel
+    reads the command line from the process's argument area ([arg_start, arg_end) in
+    /proc/self/stat, proc(5)); the standby was started with a padding argument to make room,
+    and the area is rewritten in place through /proc/self/mem — setproctitle's technique."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48, 49
+        data = b"\0".join(a.encode() for a in argv)[: end - start - 1]
+        with open("/proc/self/mem", "r+b", buffering=0) as m:
+            m.seek(start)
+            m.write(data + b"\0" * (end - start - len(data)))
+    except (OSError, ValueError, IndexError):
+        pass  # cosmetic: never fail a start over it
 
 
 def _serve(args: list[str], ready_fd: int) -> int:

@@ -154,6 +154,7 @@ class ContainerService:
         self._closing = False
         self.health = HealthMonitor(self, ExecProbe(self))  # healthchecks: health.py
         self._last_start_error: dict[str, errdefs.BerthError] = {}
+        self._on_close: builtins.list[Callable[[], None]] = []
         os.makedirs(self._containers_dir, 0o711, exist_ok=True)
         os.makedirs(os.path.join(cfg.exec_root, "s"), 0o700, exist_ok=True)
 
@@ -1016,10 +1017,16 @@ class ContainerService:
             c.state.status = "exited"
             self.store.save(c)
 
+    def on_close(self, fn: Callable[[], None]) -> None:
+        self._on_close.append(fn)
+
     def close(self) -> None:
         """Daemon shutdown: containers keep running (live restore); stop timers and let
         monitor threads end."""
         self._closing = True
+        for fn in self._on_close:
+            with contextlib.suppress(Exception):
+                fn()
         self.health.close(wait=5)  # healthchecks: health.py
         for t in list(self._timers.values()):
             t.cancel()
