@@ -124,7 +124,7 @@ class Client:
 
     # --- transport ---
 
-    def _send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Response:
+    def _send(self, method: str, target: str, headers: dict[str, str], body: bytes | Iterator[bytes] | None) -> Response:
         try:
             return self._transport.request(method, target, headers, body)
         except OSError as exc:
@@ -194,10 +194,12 @@ class Client:
             if q:
                 target += "?" + q
         hdrs = dict(headers or {})
-        data: bytes | None = None
+        data: Any = None
         if body is not None:
             if isinstance(body, (bytes, bytearray)):
                 data = bytes(body)
+            elif hasattr(body, "__next__"):  # an iterator of chunks: streamed
+                data = body
             else:
                 data = dumps(body).encode()
                 hdrs.setdefault("Content-Type", MEDIA_JSON)
@@ -324,7 +326,7 @@ class Client:
         resp = self.request("GET", "/images/get", {"names": names})
         yield from resp.iter_body()
 
-    def image_load(self, data: bytes, quiet: bool = False) -> Iterator[dict[str, Any]]:
+    def image_load(self, data: bytes | Iterator[bytes], quiet: bool = False) -> Iterator[dict[str, Any]]:
         """``POST /images/load``: the JSON messages (``stream`` lines, or an ``error``)."""
         resp = self.request(
             "POST", "/images/load", {"quiet": "1" if quiet else "0"}, data,
@@ -333,7 +335,8 @@ class Client:
         return self.json_messages(resp)
 
     def image_import(
-        self, data: bytes, repo: str = "", tag: str = "", changes: list[str] | None = None, message: str = ""
+        self, data: bytes | Iterator[bytes], repo: str = "", tag: str = "", changes: list[str] | None = None,
+        message: str = "",
     ) -> Iterator[dict[str, Any]]:
         """``POST /images/create?fromSrc=-``: the JSON messages (the new id, or an ``error``)."""
         query = {"fromSrc": "-", "repo": repo or None, "tag": tag or None, "message": message or None, "changes": changes or None}

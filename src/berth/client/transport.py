@@ -18,12 +18,12 @@ import _socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Protocol
 
     class Transport(Protocol):
         def request(
-            self, method: str, target: str, headers: dict[str, str], body: bytes | None = None
+            self, method: str, target: str, headers: dict[str, str], body: bytes | Iterable[bytes] | None = None
         ) -> Response: ...
 
         def close(self) -> None: ...
@@ -254,7 +254,11 @@ class UnixTransport:
         if not reusable:
             self.close()
 
-    def request(self, method: str, target: str, headers: dict[str, str], body: bytes | None = None) -> Response:
+    def request(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | Iterable[bytes] | None = None
+    ) -> Response:
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            return self._stream(method, target, headers, body)
         if self._busy:  # the previous response was not read to its end
             self.close()
         lines = [f"{method} {target} HTTP/1.1", "Host: berth", f"User-Agent: {self.user_agent}"]
@@ -274,6 +278,29 @@ class UnixTransport:
         # The daemon may close an idle kept-alive connection: try once more on a new one.
         self._conn = self._connect()
         return self._exchange(self._conn, method, data)
+
+    def _stream(self, method: str, target: str, headers: dict[str, str], chunks: Iterable[bytes]) -> Response:
+        """Send a body of unknown length as it is produced (``Transfer-Encoding:
+        chunked``): a multi-gigabyte ``load`` never sits in the client's memory. Always on a
+        new connection, since a body already consumed cannot be sent again."""
+        self.close()
+        lines = [f"{method} {target} HTTP/1.1", "Host: berth", f"User-Agent: {self.user_agent}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        lines.append("Transfer-Encoding: chunked")
+        conn = self._conn = self._connect()
+        try:
+            conn.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            try:
+                for chunk in chunks:
+                    if chunk:
+                        conn.sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                # the daemon refused the body part way: its answer says why
+                return self._exchange(conn, method, b"")
+            return self._exchange(conn, method, b"0\r\n\r\n")
+        except BaseException:
+            self.close()
+            raise
 
     def fork(self) -> UnixTransport:
         """Another transport to the same socket, with its own connection (the CLI holds

@@ -130,3 +130,37 @@ def test_encode_query_like_go() -> None:
     assert encode_query({"fromImage": "docker.io/library/busybox", "tag": "1"}) == "fromImage=docker.io%2Flibrary%2Fbusybox&tag=1"
     assert encode_query({"filters": '{"a":{"b c":true}}'}) == "filters=%7B%22a%22%3A%7B%22b+c%22%3Atrue%7D%7D"
     assert encode_query([("force", True), ("v", False)]) == "force=1&v=0"
+
+
+def test_a_body_given_as_chunks_is_streamed_chunked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket as _s
+    import threading
+
+    from berth.client.transport import UnixTransport
+
+    path = str(tmp_path / "d.sock")
+    srv = _s.socket(_s.AF_UNIX, _s.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    got: dict[str, bytes] = {}
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        data = b""
+        while not data.endswith(b"0\r\n\r\n"):
+            data += conn.recv(65536)
+        got["raw"] = data
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    tr = UnixTransport(path, timeout=5)
+    resp = tr.request("POST", "/images/load", {}, iter([b"abc", b"", b"defgh"]))
+    assert resp.status == 200 and resp.read() == b"ok"
+    tr.close()
+    t.join(5)
+    srv.close()
+    head, _, body = got["raw"].partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head
+    assert body == b"3\r\nabc\r\n5\r\ndefgh\r\n0\r\n\r\n"

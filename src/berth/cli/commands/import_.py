@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from berth.cli.args import Command, Flag
+from berth.cli.commands.load import chunks
 from berth.cli.context import Cli, CliError
 from berth.errdefs import BerthError
 
@@ -41,12 +42,11 @@ def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
         repo, tag = str(ref.name_only()), ref.tag or ""
     try:
         if source == "-":
-            data = sys.stdin.buffer.read()
+            data = chunks(sys.stdin.buffer)
         elif "://" in source:
             raise CliError("import from a URL is not supported")
         else:
-            with open(source, "rb") as f:
-                data = f.read()
+            data = chunks(open(source, "rb"))  # streamed; closed when the command exits
     except OSError as exc:
         raise CliError(f"open {source}: {exc.strerror}") from None
     try:

@@ -11,6 +11,7 @@ from berth.errdefs import BerthError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 __all__ = ["COMMAND", "run"]
@@ -31,16 +32,16 @@ def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
     path = opts.get("input") or ""
     try:
         if path:
-            with open(path, "rb") as f:
-                data = f.read()
+            f: Any = open(path, "rb")  # read by chunks below; closed when the command exits
         else:
             if sys.stdin.isatty():
                 raise CliError(
                     "requested load from stdin, but stdin is empty"
                 )
-            data = sys.stdin.buffer.read()
+            f = sys.stdin.buffer
     except OSError as exc:
         raise CliError(f"open {path}: {exc.strerror}") from None
+    data = chunks(f)
     try:
         for msg in cli.client.image_load(data, quiet=bool(opts.get("quiet"))):
             if msg.get("error"):
@@ -52,3 +53,10 @@ def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
     except BerthError as exc:
         raise cli.error(exc) from None
     return 0
+
+
+def chunks(f: Any, size: int = 1 << 20) -> Iterator[bytes]:
+    """The file's bytes a chunk at a time: the archive is streamed to the daemon, never
+    held whole in memory."""
+    while chunk := f.read(size):
+        yield chunk
