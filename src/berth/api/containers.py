@@ -41,38 +41,11 @@ from berth.engine.containers.model import Container
 from berth.engine.containers.service import ContainerService
 from berth.logs import reader as log_reader
 from berth.logs.timefmt import parse_time
+from berth.units import duration
 
-__all__ = ["human_duration", "register", "status_text"]
+__all__ = ["register", "status_text"]
 
 _DEFAULT_DETACH = b"\x10\x11"  # ctrl-p ctrl-q
-
-
-def human_duration(seconds: float) -> str:
-    """Go's units.HumanDuration: ``Less than a second``, ``About an hour``, ``3 weeks``."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def _since(rfc: str) -> float:
@@ -87,22 +60,22 @@ def status_text(c: Container) -> str:
     s = c.state
     if s.running:
         if s.paused:
-            return f"Up {human_duration(_since(s.started_at))} (Paused)"
+            return f"Up {duration(_since(s.started_at))} (Paused)"
         if s.restarting:
-            return f"Restarting ({s.exit_code}) {human_duration(_since(s.finished_at))} ago"
+            return f"Restarting ({s.exit_code}) {duration(_since(s.finished_at))} ago"
         health = f" ({s.health.status})" if s.health is not None else ""
         if s.health is not None and s.health.status == "starting":
             health = " (health: starting)"
-        return f"Up {human_duration(_since(s.started_at))}{health}"
+        return f"Up {duration(_since(s.started_at))}{health}"
     if s.restarting:
-        return f"Restarting ({s.exit_code}) {human_duration(_since(s.finished_at))} ago"
+        return f"Restarting ({s.exit_code}) {duration(_since(s.finished_at))} ago"
     if s.status == "removing":
         return "Removal In Progress"
     if s.dead:
         return "Dead"
     if s.status == "created" or s.finished_at.startswith("0001"):
         return "Created"
-    return f"Exited ({s.exit_code}) {human_duration(_since(s.finished_at))} ago"
+    return f"Exited ({s.exit_code}) {duration(_since(s.finished_at))} ago"
 
 
 def _parse_ts(value: str) -> int:

@@ -42,6 +42,7 @@ from typing import Any
 
 from berth import errdefs, ids
 from berth.engine.containers import spec, user
+from berth.engine.containers.merge import replace_or_append_env
 from berth.engine.containers.model import Container
 from berth.engine.containers.service import ContainerService
 from berth.engine.containers.spec_security import ALL_CAPS
@@ -431,20 +432,7 @@ def _exec_env(c: Container, tty: bool, extra: list[str]) -> list[str]:
     exec's tty), with the exec's own ``Env`` replacing or appended; a bare ``NAME``
     unsets (moby ReplaceOrAppendEnvValues)."""
     base = spec.container_env(dataclasses.replace(c, config=dataclasses.replace(c.config, tty=tty)))
-    out: list[str | None] = list(base)
-    index = {e.split("=", 1)[0]: i for i, e in enumerate(base)}
-    for value in extra:
-        key, eq, _ = value.partition("=")
-        if not eq:
-            if key in index:
-                out[index[key]] = None
-            continue
-        if key in index:
-            out[index[key]] = value
-        else:
-            index[key] = len(out)
-            out.append(value)
-    return [e for e in out if e is not None]
+    return replace_or_append_env(base, extra)
 
 
 def _start_error(exc: BaseException) -> errdefs.BerthError:

@@ -33,7 +33,13 @@ from berth import errdefs
 from berth.engine.containers.model import ContainerConfig, HealthConfig
 from berth.oci.image import ImageConfig
 
-__all__ = ["DEFAULT_PATH", "default_env", "merge_image_config", "process_args"]
+__all__ = [
+    "DEFAULT_PATH",
+    "default_env",
+    "merge_image_config",
+    "process_args",
+    "replace_or_append_env",
+]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -137,24 +143,24 @@ def process_args(config: ContainerConfig) -> tuple[str, list[str]]:
     return argv[0], argv[1:]
 
 
-def default_env(config: ContainerConfig) -> list[str]:
-    """The process environment: Docker's defaults, replaced or extended by ``config.env``
-    (an entry without ``=`` removes the key, as moby's ``ReplaceOrAppendEnvValues``)."""
-    env = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={config.hostname}"]
-    if config.tty:
-        env.append("TERM=xterm")
-    index = {_env_key(e): i for i, e in enumerate(env)}
-    removed: set[int] = set()
-    for entry in config.env:
+def replace_or_append_env(base: list[str], extra: list[str]) -> list[str]:
+    """``base`` with each of ``extra`` replacing the entry of its name or appended; a bare
+    ``NAME`` (no ``=``) removes it (moby's ``ReplaceOrAppendEnvValues``)."""
+    env: list[str | None] = list(base)
+    index = {_env_key(e): i for i, e in enumerate(base)}
+    for entry in extra:
         key = _env_key(entry)
         if key in index:
-            i = index[key]
-            if "=" in entry:
-                env[i] = entry
-                removed.discard(i)
-            else:
-                removed.add(i)
+            env[index[key]] = entry if "=" in entry else None
         elif "=" in entry:
             index[key] = len(env)
             env.append(entry)
-    return [e for i, e in enumerate(env) if i not in removed]
+    return [e for e in env if e is not None]
+
+
+def default_env(config: ContainerConfig) -> list[str]:
+    """The process environment: Docker's defaults, replaced or extended by ``config.env``."""
+    env = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={config.hostname}"]
+    if config.tty:
+        env.append("TERM=xterm")
+    return replace_or_append_env(env, config.env)

@@ -36,6 +36,7 @@ from berth.errdefs import InvalidArgument
 from berth.oci.default_spec import MASKED_PATHS, READONLY_PATHS
 from berth.oci.seccomp_default import default_profile
 
+from .merge import replace_or_append_env
 from .model import Container
 from .spec_devices import (
     DEFAULT_DEVICE_RULES,
@@ -130,19 +131,7 @@ def container_env(c: Container, linked_env: list[str] | None = None) -> list[str
     if c.config.tty:
         env.append("TERM=xterm")
     env.extend(linked_env or [])
-    index = {e.split("=", 1)[0]: i for i, e in enumerate(env)}
-    out: list[str | None] = list(env)
-    for value in c.config.env:
-        key, eq, _ = value.partition("=")
-        if not eq:
-            if key in index:
-                out[index[key]] = None
-            continue
-        if key in index:
-            out[index[key]] = value
-        else:
-            out.append(value)
-    return [e for e in out if e is not None]
+    return replace_or_append_env(env, c.config.env)
 
 
 def _container_ref(mode: str, what: str) -> str | None:
