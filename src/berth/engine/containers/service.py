@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from berth import errdefs, ids
+from berth.cgroups.prime import prime as prime_cgroup_lock
 from berth.engine.containers import merge, mounts, spec, user, validate
 from berth.engine.containers.health import ExecProbe, HealthMonitor
 from berth.engine.containers.hostfiles import write_host_files
@@ -401,6 +402,9 @@ class ContainerService:
         return c
 
     def _start_locked(self, c: Container) -> None:
+        # the runtime's cgroup write waits a grace period unless the lock is warm: warm it
+        # now, in parallel with the work below (berth.cgroups.prime)
+        threading.Thread(target=prime_cgroup_lock, name="cgroup-prime", daemon=True).start()
         state_dir = self.state_dir(c)
         shutil.rmtree(state_dir, ignore_errors=True)
         os.makedirs(state_dir, 0o700)
