@@ -245,3 +245,40 @@ def test_volumes_from_sizes_df_and_rmi_in_use(client: docker.DockerClient) -> No
     c.remove()
     src.remove(v=True)
     client.volumes.get("berth-test-vf").remove()
+
+
+def test_restart_always_backs_off_and_stop_ends_it(client: docker.DockerClient) -> None:
+    c = client.containers.run("busybox", ["sh", "-c", "echo up; exit 0"], detach=True, restart_policy={"Name": "always"})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        c.reload()
+        if c.attrs["RestartCount"] >= 3:
+            break
+        time.sleep(0.05)
+    assert c.attrs["RestartCount"] >= 3  # exit 0 is restarted too, with growing delays
+    c.stop(timeout=1)
+    c.reload()
+    count = c.attrs["RestartCount"]
+    time.sleep(1.0)
+    c.reload()
+    assert c.status == "exited" and c.attrs["RestartCount"] == count  # stop ends the policy
+    c.remove()
+
+
+def test_unless_stopped_survives_a_daemon_restart_only_when_running(client: docker.DockerClient, daemon: Berthd) -> None:
+    up = client.containers.run("busybox", ["sleep", "300"], detach=True, restart_policy={"Name": "unless-stopped"})
+    down = client.containers.run("busybox", ["sleep", "300"], detach=True, restart_policy={"Name": "unless-stopped"})
+    down.stop(timeout=1)
+    daemon.stop()
+    again = Berthd(daemon.dir, base=daemon.dir)
+    again.launch()
+    daemon.proc = again.proc
+    client2 = docker.DockerClient(base_url=daemon.host, version="1.41", timeout=60)
+    try:
+        assert client2.containers.get(up.id).status == "running"  # live restore: never stopped
+        time.sleep(0.5)
+        assert client2.containers.get(down.id).status == "exited"  # stopped by hand stays so
+        for c in (up, down):
+            client2.containers.get(c.id).remove(force=True)
+    finally:
+        client2.close()
