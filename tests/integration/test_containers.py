@@ -282,3 +282,26 @@ def test_unless_stopped_survives_a_daemon_restart_only_when_running(client: dock
             client2.containers.get(c.id).remove(force=True)
     finally:
         client2.close()
+
+
+def test_logs_rotate_by_default_and_as_configured(client: docker.DockerClient) -> None:
+    c = client.containers.create("busybox", ["true"])
+    assert c.attrs["HostConfig"]["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
+    c.remove()
+    script = "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"
+    c = client.containers.run("busybox", ["sh", "-c", script], detach=True,
+                              log_config={"Type": "json-file", "Config": {"max-size": "4k", "max-file": "2"}})  # fmt: skip
+    c.wait(timeout=30)
+    log = c.attrs["LogPath"]
+    files = [f for f in os.listdir(os.path.dirname(log)) if f.startswith(os.path.basename(log))]
+    assert sorted(files) == sorted([os.path.basename(log), os.path.basename(log) + ".1"])
+    assert all(os.path.getsize(os.path.join(os.path.dirname(log), f)) <= 4096 + 200 for f in files)
+    lines = c.logs().decode().split()
+    assert lines[-1] == "line-399-xxxxxxxxxxxxxxxxxxxxxxxx"
+    assert [int(x.split("-")[1]) for x in lines] == list(range(400 - len(lines), 400))  # the newest, in order
+    none = client.containers.run("busybox", ["echo", "x"], detach=True, log_config={"Type": "none"})
+    none.wait(timeout=30)
+    with pytest.raises(APIError, match="does not support reading"):
+        none.logs()
+    c.remove()
+    none.remove()
