@@ -102,3 +102,21 @@ def test_volumes_and_binds(daemon: Berthd, busybox: str, tmp_path) -> None:  # t
     assert "data" in docker(daemon, "volume", "ls", "-q").stdout.split()
     assert docker(daemon, "volume", "rm", "data").returncode == 0
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("cli", ["berth", "docker"])
+def test_run_pulls_a_missing_image(daemon: Berthd, busybox: str, registry, cli: str) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    ref = f"{registry.host}/test/busybox:run-pull"
+    assert docker(daemon, "tag", "busybox", ref).returncode == 0
+    assert docker(daemon, "push", ref).returncode == 0
+    assert docker(daemon, "rmi", ref).returncode == 0
+    argv0 = os.path.join(os.path.dirname(sys.executable), "berth") if cli == "berth" else DOCKER
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BERTH_"))}
+    env |= {"DOCKER_HOST": daemon.host, "BERTH_HOST": daemon.host, "DOCKER_CONFIG": os.path.join(daemon.dir, "dc")}
+    p = subprocess.run([argv0 or "", "run", "--rm", ref, "echo", "pulled"], env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "pulled\n"
+    assert f"Unable to find image '{ref}' locally" in p.stderr
+    assert docker(daemon, "rmi", ref).returncode == 0
