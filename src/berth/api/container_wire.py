@@ -123,6 +123,8 @@ def host_config_from_wire(d: Any) -> HostConfig:
     hc.tmpfs = {str(k): str(v) for k, v in tmpfs.items()}
     hc.sysctls = {str(k): str(v) for k, v in sysctls.items()}
     hc.storage_opt = {str(k): str(v) for k, v in storage.items()}
+    if hc.isolation not in ("", "default"):
+        raise errdefs.InvalidArgument(f"Invalid isolation: \"{hc.isolation}\" - linux only supports 'default'")
     if hc.storage_opt:
         raise errdefs.InvalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
     return hc
@@ -138,6 +140,8 @@ def config_wire(c: ContainerConfig) -> dict[str, Any]:
     d["Volumes"] = {v: {} for v in c.volumes} if c.volumes else None
     if c.healthcheck is None:
         d.pop("Healthcheck")
+    else:  # moby's HealthConfig fields are all omitempty (StartInterval is API 1.44)
+        d["Healthcheck"] = {k: v for k, v in d["Healthcheck"].items() if v and k != "StartInterval"}
     if c.stop_timeout is None:
         d.pop("StopTimeout")
     if c.shell is None:
@@ -200,7 +204,8 @@ def host_config_wire(h: HostConfig) -> dict[str, Any]:
     if not h.health_on_failure:
         d.pop("HealthOnFailure")
     d["RestartPolicy"]["Name"] = h.restart_policy.name or "no"
-    d["Isolation"] = ""
+    d.pop("Isolation", None)
+    d["Isolation"] = h.isolation
     d["DeviceRequests"] = None
     d["CpuCount"] = 0
     d["CpuPercent"] = 0
@@ -293,7 +298,12 @@ def network_settings_wire(c: Container) -> dict[str, Any]:
 
 def mounts_wire(c: Container) -> list[dict[str, Any]]:
     out = []
+    # dockerd's MountPoints hold binds, volumes and --mount items; a ``HostConfig.Tmpfs``
+    # entry is mounted but not listed
+    mount_targets = {m.target for m in c.host_config.mounts}
     for m in c.mounts:
+        if m.type == "tmpfs" and m.destination in c.host_config.tmpfs and m.destination not in mount_targets:
+            continue
         d: dict[str, Any] = {"Type": m.type}
         if m.type == "volume":
             d["Name"] = m.name

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from berth.api.container_wire import (
     inspect_wire,
     summary_wire,
 )
+from berth.api.filters import check_keys
 from berth.api.request import Request
 from berth.api.response import (
     Hijack,
@@ -92,11 +94,76 @@ def _parse_ts(value: str) -> int:
             raise errdefs.InvalidArgument(f"invalid timestamp: {value!r}") from None
 
 
+_PS_FILTERS = (
+    "ancestor", "before", "exited", "health", "id", "label", "name", "status", "since",
+    "volume", "network", "is-task", "publish", "expose",
+)
+_STATES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
+_HEALTH = ("starting", "healthy", "unhealthy", "none")
+
+
+def _check_ps_filters(filters: dict[str, list[str]]) -> None:
+    """dockerd's refusals of unknown filter names and of bad ``status``/``health``/
+    ``exited``/``is-task`` values (``Invalid filter 'status=bogus'``, 400)."""
+    check_keys(filters, _PS_FILTERS)
+    allowed = {"status": _STATES, "health": _HEALTH, "is-task": ("true", "false")}
+    for key, values in filters.items():
+        for v in values:
+            if (key in allowed and v not in allowed[key]) or (key == "exited" and not v.lstrip("-").isdigit()):
+                raise errdefs.InvalidArgument(f"Invalid filter '{key}={v}'")
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """moby matches ``name`` values as regular expressions against ``/name`` and ``name``."""
+    try:
+        rx = re.compile(pattern)
+    except re.error:
+        return pattern.removeprefix("/") in name
+    return bool(rx.search("/" + name) or rx.search(name))
+
+
+def _ancestor_matches(ref: str, c: Container, service: ContainerService) -> bool:
+    """``ancestor`` names an image (name, name:tag, id or id prefix); an image that does
+    not resolve matches nothing."""
+    if ref in (c.config.image, c.image) or c.image.startswith("sha256:" + ref):
+        return True
+    try:
+        return str(service.images.inspect(ref).id) == c.image
+    except errdefs.BerthError:
+        return False
+
+
+def _port_set(key: str, values: list[str]) -> set[str]:
+    """``publish``/``expose`` values (``80``, ``80/udp``, ``8000-8010/tcp``) as ``port/proto``."""
+    out: set[str] = set()
+    for v in values:
+        if ":" in v:
+            raise errdefs.InvalidArgument(f"filter for '{key}' should not contain ':': {v}")
+        port, _, proto = v.partition("/")
+        lo, _, hi = port.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise errdefs.InvalidArgument(f"invalid range specified for {key}: {v}")
+        out.update(f"{n}/{proto or 'tcp'}" for n in range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _ports_match(key: str, values: list[str], c: Container) -> bool:
+    """moby's ``publish`` (a host port) and ``expose`` (a container port) filters, over
+    the ports ``docker ps`` shows."""
+    want = _port_set(key, values)
+    for p in summary_wire(c, "")["Ports"]:
+        if key == "expose" and f"{p['PrivatePort']}/{p['Type']}" in want:
+            return True
+        if key == "publish" and p.get("PublicPort") and f"{p['PublicPort']}/{p['Type']}" in want:
+            return True
+    return False
+
+
 def _match(c: Container, filters: dict[str, list[str]], service: ContainerService) -> bool:
     for key, values in filters.items():
         if key == "id" and not any(c.id.startswith(v) for v in values):
             return False
-        if key == "name" and not any(v.removeprefix("/") in c.name for v in values):
+        if key == "name" and not any(_name_matches(v, c.name) for v in values):
             return False
         if key == "status" and c.state.status not in values:
             return False
@@ -108,7 +175,7 @@ def _match(c: Container, filters: dict[str, list[str]], service: ContainerServic
                 k, eq, want = v.partition("=")
                 if k not in c.config.labels or (eq and c.config.labels[k] != want):
                     return False
-        if key == "ancestor" and not any(v in (c.config.image, c.image) or c.image.startswith("sha256:" + v) for v in values):
+        if key == "ancestor" and not any(_ancestor_matches(v, c, service) for v in values):
             return False
         if key == "health":
             h = c.state.health.status if c.state.health is not None else "none"
@@ -129,6 +196,8 @@ def _match(c: Container, filters: dict[str, list[str]], service: ContainerServic
                 return False
             if key == "since" and not c.created > ref.created:
                 return False
+        if key in ("publish", "expose") and not _ports_match(key, values, c):
+            return False
         if key == "is-task" and "true" in values:
             return False
     return True
@@ -151,6 +220,7 @@ def register(router: Router, service: ContainerService) -> None:
         limit = req.q_int("limit", -1)
         size = req.q_bool("size")
         filters = dict(req.filters())
+        _check_ps_filters(filters)
         if req.q_bool("latest") or req.q_bool("last"):
             limit = 1
         cs = sorted(service.list(), key=lambda c: c.created, reverse=True)
@@ -196,7 +266,7 @@ def register(router: Router, service: ContainerService) -> None:
         return empty(204)
 
     async def kill(req: Request) -> Reply:
-        await run(service.kill, req.params["id"], req.q("signal"))
+        await run(lambda: service.kill(req.params["id"], req.q("signal"), manual=True))
         return empty(204)
 
     async def wait(req: Request) -> Reply:
@@ -318,6 +388,9 @@ def register(router: Router, service: ContainerService) -> None:
 
     async def prune(req: Request) -> Reply:
         filters = dict(req.filters())
+        check_keys(filters, ("label", "label!", "until"))  # moby's containersAcceptedFilters
+        for v in filters.get("until", []):
+            _until_cutoff(v)  # refused before anything is removed
         deleted = []
         reclaimed = 0
         for c in service.list():
@@ -355,11 +428,31 @@ def concurrent_cancelled() -> type[BaseException]:
     return concurrent.futures.CancelledError
 
 
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?(?:ns|us|µs|ms|s|m|h))+")
+_GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+
+
+def _until_cutoff(value: str) -> int:
+    """The ``until`` prune filter as moby's ``timetypes.GetTimestamp``: a Go duration
+    before now (``10m``, ``1h30m``), a unix timestamp, or an RFC 3339 date; in ns."""
+    if _GO_DURATION.fullmatch(value):
+        ns = sum(
+            int(float(num) * _GO_UNITS[unit])
+            for num, unit in re.findall(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)", value)
+        )
+        return time.time_ns() - ns
+    if value.replace(".", "", 1).isdigit():
+        return _parse_ts(value)
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise errdefs.InvalidArgument(f"invalid value for until filter: {value}") from None
+
+
 def _prune_match(c: Container, filters: dict[str, list[str]]) -> bool:
     for key, values in filters.items():
         if key == "until":
-            cutoff = _parse_ts(values[0]) if values[0].replace(".", "").isdigit() else parse_time(values[0])
-            if parse_time(c.created) >= cutoff:
+            if parse_time(c.created) >= _until_cutoff(values[0]):
                 return False
         elif key in ("label", "label!"):
             for v in values:

@@ -4,7 +4,9 @@ PascalCase names (:mod:`berth.api.container_wire`).
 
 Supported field types: ``str``, ``int``, ``bool``, ``float``, nested dataclasses,
 ``list[T]``, ``dict[str, T]`` and ``T | None`` of those. Unknown keys are ignored when
-decoding (a newer client's field must not break an older daemon), wrong types raise
+decoding (a newer client's field must not break an older daemon); a key matches a field
+case-insensitively when no key matches exactly (Go's ``encoding/json``: docker-py sends
+``CPURealtimePeriod`` for ``CpuRealtimePeriod``); wrong types raise
 :class:`berth.errdefs.InvalidArgument` naming the field.
 """
 
@@ -68,8 +70,13 @@ def _value(tp: Any, v: Any, namer: Namer, where: str) -> Any:
             raise errdefs.InvalidArgument(f"{where}: expected an object")
         kw = {}
         hints = _hints(tp)
+        folded: dict[str, str] | None = None
         for f in dataclasses.fields(tp):
             key = namer(f.name)
+            if key not in v:  # as Go's encoding/json: else a key that differs only in case
+                if folded is None:
+                    folded = {str(k).lower(): k for k in v}
+                key = folded.get(key.lower(), key)
             if key in v:
                 val = v[key]
                 if val is None and typing.get_origin(hints[f.name]) not in (typing.Union, types.UnionType):

@@ -11,8 +11,10 @@ shows the image's ``Env``, ``Cmd``, ``Labels``… on the container. The rules, f
 - ``labels``: the image's, then the user's on top.
 - ``entrypoint``/``cmd``: when the user gives an entrypoint, the image's cmd is dropped
   (``--entrypoint sh img`` runs ``sh`` alone); when the user gives neither, both come from
-  the image. An explicit empty entrypoint (``[]`` or ``[""]``, ``--entrypoint ""``)
-  resets the image's entrypoint but keeps its cmd unless the user gave one.
+  the image. An explicit empty entrypoint ``[]`` resets the image's entrypoint but keeps
+  its cmd unless the user gave one; ``[""]`` (``--entrypoint ""``) keeps neither, so
+  without a user cmd it is ``No command specified`` (dockerd 20.10, checked by
+  tests/oracle/test_container_parity.py).
 - ``healthcheck``: an unset user healthcheck takes the image's; a set one takes the
   image's value for each field left empty (test) or zero (durations, retries).
 - ``on_build``, ``shell``, ``stop_timeout``: the user's when set, else the image's.
@@ -107,10 +109,11 @@ def merge_image_config(config: ContainerConfig, image: ImageConfig) -> Container
     out.env = _merge_env(out.env, image.env)
     out.labels = {**dict(image.labels), **out.labels}
 
-    if out.entrypoint == [""]:
+    reset = out.entrypoint == [""]  # --entrypoint "": dockerd runs nothing of the image
+    if reset:
         out.entrypoint = []
     if not out.entrypoint:
-        if not out.cmd:
+        if not out.cmd and not reset:
             out.cmd = list(image.cmd) if image.cmd is not None else None
             out.args_escaped = image.args_escaped
         if out.entrypoint is None:
@@ -135,11 +138,11 @@ def merge_image_config(config: ContainerConfig, image: ImageConfig) -> Container
 
 def process_args(config: ContainerConfig) -> tuple[str, list[str]]:
     """``(path, args)`` of the container's process: entrypoint + cmd, split at the first
-    word. Nothing to run is Docker's ``no command specified``."""
+    word. Nothing to run is Docker's ``No command specified``."""
     entrypoint = [] if config.entrypoint == [""] else list(config.entrypoint or [])
     argv = entrypoint + list(config.cmd or [])
     if not argv:
-        raise errdefs.InvalidArgument("no command specified")
+        raise errdefs.InvalidArgument("No command specified")
     return argv[0], argv[1:]
 
 

@@ -235,6 +235,7 @@ class HostConfig:
     sysctls: dict[str, str] = field(default_factory=dict)
     runtime: str = ""
     init: bool | None = None
+    isolation: str = ""  # "" or "default": the only isolation on Linux, kept as given
     masked_paths: list[str] | None = None
     readonly_paths: list[str] | None = None
     console_size: list[int] = field(default_factory=lambda: [0, 0])

@@ -35,10 +35,12 @@ from dataclasses import dataclass, field
 
 from berth import errdefs
 from berth.engine.containers.model import ContainerConfig, HostConfig, Mount
+from berth.linux.fs import resolve_in_root
 
 __all__ = [
     "DEFAULT_PROPAGATION",
     "MountPlan",
+    "make_working_dir",
     "parse_bind",
     "parse_tmpfs_options",
     "plan_mounts",
@@ -324,8 +326,8 @@ def parse_tmpfs_options(opts: str) -> tuple[list[str], int, int]:
             continue
         key, sep, value = option.partition("=")
         if not sep or key not in _TMPFS_DATA:
-            quoted = ", ".join(f'"{p}"' for p in option.split("=", 1))
-            raise errdefs.InvalidArgument(f"Invalid tmpfs option [{quoted}]")
+            quoted = " ".join(f'"{p}"' for p in option.split("=", 1))  # Go's %q of a []string
+            raise errdefs.InvalidArgument(f"invalid tmpfs option [{quoted}]")
         if key in data_seen:
             continue
         data_seen.add(key)
@@ -340,6 +342,23 @@ def parse_tmpfs_options(opts: str) -> tuple[list[str], int, int]:
         elif key in ("uid", "gid") and not value.isdigit():
             raise errdefs.InvalidArgument(f"invalid tmpfs {key}: {value}")
     return merged, size, mode
+
+
+def make_working_dir(rootfs: str, working_dir: str) -> None:
+    """Create the container's working directory in its mounted ``rootfs`` when the image
+    lacks it (``-w /new/dir``), mode 0755 owned by root, as moby's
+    ``SetupWorkingDirectory``; a non-directory there is refused with Docker's message."""
+    if not working_dir:
+        return
+    host = resolve_in_root(rootfs, working_dir, "working directory")
+    if os.path.isdir(host):
+        return
+    if os.path.lexists(host):
+        raise errdefs.InvalidArgument(f"Cannot mkdir: {working_dir} is not a directory")
+    try:
+        os.makedirs(host, 0o755)
+    except NotADirectoryError:
+        raise errdefs.InvalidArgument(f"Cannot mkdir: {working_dir} is not a directory") from None
 
 
 def _duplicate(destination: str) -> errdefs.InvalidArgument:

@@ -252,6 +252,7 @@ class ContainerService:
         path, args = merge.process_args(merged)
         if not host_config.network_mode or host_config.network_mode == "default":
             host_config.network_mode = self.cfg.default_network
+        validate.check_network_exists(host_config.network_mode)
         if (host_config.port_bindings and any(host_config.port_bindings.values())) or host_config.publish_all_ports:
             if host_config.network_mode == "host":
                 warnings.append("Published ports are discarded when using host network mode")
@@ -432,6 +433,7 @@ class ContainerService:
             )
             c.hostname_path, c.hosts_path, c.resolv_conf_path = hostname_path, hosts_path, resolv_path
             uid, gid, groups = user.resolve_user(rootfs, c.config.user, hc.group_add)
+            mounts.make_working_dir(rootfs, c.config.working_dir)
             netns_path, pid_path, ipc_path = self._joined_namespaces(c)
             if netns_path is None and hc.network_mode != "host":
                 netns_path = netns.create(self.netns_path(c))
@@ -788,14 +790,14 @@ class ContainerService:
         with self.lock(c.id):
             if c.state.running and not c.state.restarting:
                 if c.state.paused:
-                    raise errdefs.Conflict("You cannot attach to a paused container, unpause it first")
+                    raise errdefs.Conflict(f"container {ref} is paused, unpause the container before attach")
                 try:
                     fut.set_result(self.shim(c).attach(stdin=stdin))
                 except errdefs.BerthError as exc:
                     fut.set_exception(exc)
                 return fut
-            if c.state.status in ("exited", "dead", "removing") and c.has_been_started:
-                raise errdefs.Conflict("You cannot attach to a stopped container, start it first")
+            # as dockerd: a stopped container's streams are attached when it next starts
+            # (``docker start -a``); refusing a stopped container is the CLI's business
             self._attachers.setdefault(c.id, []).append((stdin, fut))
         self._event(c, "attach")
         return fut
@@ -810,7 +812,9 @@ class ContainerService:
 
     # -- stop, kill ------------------------------------------------------------------------
 
-    def kill(self, ref: str, sig: str | int = "") -> Container:
+    def kill(self, ref: str, sig: str | int = "", *, manual: bool = False) -> Container:
+        """Docker's kill; ``manual`` (the API's kill) marks it a manual stop when it is
+        SIGKILL or the stop signal, so that no restart policy acts on the exit."""
         c = self.get(ref)
         signum = validate.parse_signal(str(sig)) if sig not in ("", 0) else signal_mod.SIGKILL
         with self.lock(c.id):
@@ -818,8 +822,11 @@ class ContainerService:
                 raise errdefs.Conflict(f"cannot kill container: {c.name}: container {c.id} is not running")
             if c.state.restarting:
                 return c
-            if signum in (signal_mod.SIGKILL,) and c.host_config.restart_policy.name:
-                pass  # docker kill leaves restart policies to act, except "stop"
+            stop_sig = c.config.stop_signal
+            if manual and (not stop_sig or signum == signal_mod.SIGKILL or validate.parse_signal(stop_sig) == signum):
+                # moby's ExitOnNext: a kill with SIGKILL or the stop signal (any signal
+                # when no StopSignal is set) is a manual stop, no restart policy acts
+                c.manually_stopped = True
             self.shim(c).kill(int(signum), all=False)
         if c.state.paused and signum == signal_mod.SIGKILL:
             self._unpause_for_stop(c)  # as Docker: a frozen process cannot die until thawed

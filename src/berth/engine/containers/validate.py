@@ -24,6 +24,7 @@ __all__ = [
     "MIN_MEMORY",
     "SIGNALS",
     "ULIMIT_NAMES",
+    "check_network_exists",
     "normalize_capability",
     "parse_port",
     "parse_signal",
@@ -51,6 +52,7 @@ ULIMIT_NAMES = (
     "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
     "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
 )  # fmt: skip
+_BUILTIN_NETWORKS = ("", "default", "none", "host", "bridge")
 _RESTART_POLICIES = ("", "no", "always", "unless-stopped", "on-failure")
 _HOSTNAME = re.compile(
     r"^(([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])\.)*"
@@ -152,9 +154,11 @@ def _check_resources(r: Resources, ncpu: int) -> list[str]:
         raise _invalid(
             f"Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
         )
+    _check_cpuset(r.cpuset_cpus, "cpus", "Requested CPUs are not available", "cpus")
+    _check_cpuset(r.cpuset_mems, "mems", "Requested memory nodes are not available", "mems")
     if r.cpu_shares < 0:
-        # Docker passes a negative value on to the runtime, which fails at start
-        raise _invalid(f"invalid cpu shares {r.cpu_shares}: must not be negative")
+        # dockerd 20.10's text (tests/oracle/test_container_parity.py)
+        raise _invalid("shares: invalid argument")
     if r.cpu_period != 0 and not 1000 <= r.cpu_period <= 1_000_000:
         raise _invalid(
             "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"
@@ -176,6 +180,46 @@ def _check_resources(r: Resources, ncpu: int) -> list[str]:
             )
     # pids_limit: 0 and negative values mean "unlimited" (Docker normalises, no error)
     return warnings
+
+
+def _parse_uint_list(text: str) -> set[int] | None:
+    """``0-3,5`` → {0, 1, 2, 3, 5}; None when malformed (moby ``parsers.ParseUintList``)."""
+    out: set[int] = set()
+    for part in text.split(","):
+        lo, dash, hi = part.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            return None
+        start, end = int(lo), int(hi) if dash else int(lo)
+        if end < start:
+            return None
+        out.update(range(start, end + 1))
+    return out
+
+
+def _host_cpuset(kind: str) -> str:
+    """The CPUs or memory nodes the host offers containers: the root cpuset's list (v1),
+    else the effective list of the v2 root."""
+    for path in (f"/sys/fs/cgroup/cpuset/cpuset.{kind}", f"/sys/fs/cgroup/cpuset.{kind}.effective"):
+        try:
+            with open(path, encoding="ascii") as f:
+                return f.read().strip()
+        except OSError:
+            continue
+    return ""
+
+
+def _check_cpuset(value: str, what: str, unavailable: str, kind: str) -> None:
+    """``--cpuset-cpus``/``--cpuset-mems``: well formed, and only what the host has
+    (moby ``verifyPlatformContainerResources`` with ``sysInfo.IsCpusetCpusAvailable``)."""
+    if not value:
+        return
+    wanted = _parse_uint_list(value)
+    if wanted is None:
+        raise _invalid(f"Invalid value {value} for cpuset {what}: invalid format: {value}")
+    available = _host_cpuset(kind)
+    have = _parse_uint_list(available) if available else None
+    if have is not None and not wanted <= have:
+        raise _invalid(f"{unavailable} - requested {value}, available: {available}")
 
 
 def _check_restart(host_config: HostConfig) -> None:
@@ -202,6 +246,14 @@ def _check_ports(config: ContainerConfig, host_config: HostConfig) -> None:
                 parse_port(host_port)
             except errdefs.InvalidArgument:
                 raise _invalid(f'invalid port specification: "{binding.host_port}"') from None
+
+
+def check_network_exists(mode: str) -> None:
+    """A network mode that names a network must name one that exists; berth has no
+    user-defined networks yet, so only the built-in modes do (moby ``FindNetwork``:
+    ``network X not found``; a 400, as dockerd answers: a 404 would make the CLI pull)."""
+    if mode not in _BUILTIN_NETWORKS and not mode.startswith("container:") and mode != "container":
+        raise errdefs.InvalidArgument(f"network {mode} not found")
 
 
 def _check_network(config: ContainerConfig, host_config: HostConfig) -> None:
@@ -314,7 +366,11 @@ def validate_create(config: ContainerConfig, host_config: HostConfig, ncpu: int)
     _check_network(config, host_config)
     if host_config.network_mode == "host" and host_config.port_bindings:
         warnings.append("Published ports are discarded when using host network mode")
-    for cap in [*host_config.cap_add, *host_config.cap_drop]:
-        normalize_capability(cap)
+    for field, caps in (("CapAdd", host_config.cap_add), ("CapDrop", host_config.cap_drop)):
+        for cap in caps:
+            try:
+                normalize_capability(cap)
+            except errdefs.InvalidArgument as exc:
+                raise _invalid(f"invalid {field}: {exc}") from None
     _check_security_opt(host_config.security_opt)
     return warnings

@@ -80,13 +80,20 @@ def test_container_entrypoint_drops_image_cmd() -> None:
     assert merged.cmd is None
 
 
-@pytest.mark.parametrize("reset", [[], [""]])
-def test_empty_entrypoint_resets_image_entrypoint_but_keeps_cmd(reset: list[str]) -> None:
+def test_empty_entrypoint_resets_image_entrypoint_but_keeps_cmd() -> None:
     merged = merge_image_config(
-        ContainerConfig(entrypoint=reset), ImageConfig(entrypoint=("/init",), cmd=("serve",))
+        ContainerConfig(entrypoint=[]), ImageConfig(entrypoint=("/init",), cmd=("serve",))
     )
     assert merged.entrypoint == []
     assert merged.cmd == ["serve"]
+
+
+def test_entrypoint_empty_string_drops_image_cmd_too() -> None:
+    # dockerd: `run --entrypoint "" img` with no command is "No command specified"
+    merged = merge_image_config(
+        ContainerConfig(entrypoint=[""]), ImageConfig(entrypoint=("/init",), cmd=("serve",))
+    )
+    assert (merged.entrypoint, merged.cmd) == ([], None)
 
 
 def test_stop_signal_shell_onbuild_stop_timeout_from_image() -> None:
@@ -158,7 +165,7 @@ def test_process_args_cmd_only() -> None:
     [ContainerConfig(), ContainerConfig(entrypoint=[], cmd=[]), ContainerConfig(entrypoint=[""])],
 )
 def test_process_args_nothing_to_run_is_no_command_specified(config: ContainerConfig) -> None:
-    with pytest.raises(errdefs.InvalidArgument, match=r"^no command specified$"):
+    with pytest.raises(errdefs.InvalidArgument, match=r"^No command specified$"):
         process_args(config)
 
 

@@ -274,9 +274,9 @@ def test_tmpfs_later_data_option_wins() -> None:
 
 
 def test_tmpfs_unknown_option() -> None:
-    with pytest.raises(errdefs.InvalidArgument, match=r'^Invalid tmpfs option \["foo"\]$'):
+    with pytest.raises(errdefs.InvalidArgument, match=r'^invalid tmpfs option \["foo"\]$'):
         parse_tmpfs_options("foo")
-    with pytest.raises(errdefs.InvalidArgument, match=r'^Invalid tmpfs option \["bar", "1"\]$'):
+    with pytest.raises(errdefs.InvalidArgument, match=r'^invalid tmpfs option \["bar" "1"\]$'):
         parse_tmpfs_options("bar=1")
 
 
