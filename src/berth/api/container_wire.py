@@ -155,6 +155,7 @@ def config_wire(c: ContainerConfig) -> dict[str, Any]:
     if not c.args_escaped:
         d.pop("ArgsEscaped")
     d["Labels"] = c.labels
+    d["Env"] = c.env or None
     return d
 
 

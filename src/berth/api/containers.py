@@ -266,7 +266,11 @@ def register(router: Router, service: ContainerService) -> None:
         return empty(204)
 
     async def kill(req: Request) -> Reply:
-        await run(lambda: service.kill(req.params["id"], req.q("signal"), manual=True))
+        ref = req.params["id"]
+        try:
+            await run(lambda: service.kill(ref, req.q("signal"), manual=True))
+        except errdefs.NotFound as exc:  # dockerd's wording: "Cannot kill container: X: …"
+            raise errdefs.NotFound(f"Cannot kill container: {ref}: {exc.message}") from None
         return empty(204)
 
     async def wait(req: Request) -> Reply:

@@ -45,6 +45,7 @@ from berth.engine.containers.hostfiles import write_host_files
 from berth.engine.containers.model import (
     Container,
     ContainerConfig,
+    EndpointSettings,
     Health,
     HostConfig,
     MountPoint,
@@ -61,7 +62,7 @@ from berth.shim.client import OCIRuntimeError, ShimClient, launch, read_exit
 from berth.snapshots import OverlaySnapshotter
 from berth.snapshots.mount import mount_all, unmount
 
-__all__ = ["ContainerService", "ServiceConfig", "WaitResult"]
+__all__ = ["ContainerService", "ServiceConfig", "WaitResult", "builtin_network_id"]
 
 log = logging.getLogger("berthd.containers")
 
@@ -127,6 +128,14 @@ class _Run:
 
 def now_rfc3339() -> str:
     return format_nano(time.time_ns())
+
+
+def builtin_network_id(name: str) -> str:
+    """A stable 64-hex id for the built-in ``none`` and ``host`` networks (the networking
+    service will own network records; these two exist on every host)."""
+    import hashlib
+
+    return hashlib.sha256(f"berth-builtin-network:{name}".encode()).hexdigest()
 
 
 class ContainerService:
@@ -283,6 +292,13 @@ class ContainerService:
         c.host_config.runtime = runtime
         # Docker's defaults, shown by inspect
         hcd = c.host_config
+        if hcd.resources.pids_limit is not None and hcd.resources.pids_limit <= 0:
+            hcd.resources.pids_limit = None  # unlimited, as dockerd normalises it
+        if hcd.network_mode in ("none", "host"):
+            # the built-in networks a container of that mode is attached to (ps, inspect)
+            c.network_settings.networks = {
+                hcd.network_mode: EndpointSettings(network_id=builtin_network_id(hcd.network_mode))
+            }
         hcd.shm_size = hcd.shm_size or 64 << 20
         hcd.ipc_mode = hcd.ipc_mode or "private"
         hcd.cgroupns_mode = hcd.cgroupns_mode or ("private" if self.cfg.cgroup_v2 else "host")
