@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from berth import errdefs, ids
 from berth.cgroups.prime import prime as prime_cgroup_lock
-from berth.engine.containers import merge, mounts, spec, user, validate
+from berth.engine.containers import merge, mounts, mountsetup, policy, spec, user, validate
 from berth.engine.containers.health import ExecProbe, HealthMonitor
 from berth.engine.containers.hostfiles import write_host_files
 from berth.engine.containers.model import (
@@ -48,7 +48,6 @@ from berth.engine.containers.model import (
     EndpointSettings,
     Health,
     HostConfig,
-    MountPoint,
     State,
 )
 from berth.engine.containers.names import random_name, validate_name
@@ -58,7 +57,7 @@ from berth.images import ImageDetail
 from berth.logs.timefmt import format_nano
 from berth.network import netns
 from berth.oci import fastjson
-from berth.shim.client import OCIRuntimeError, ShimClient, launch, read_exit
+from berth.shim.client import ShimClient, launch, read_exit
 from berth.snapshots import OverlaySnapshotter
 from berth.snapshots.mount import mount_all, unmount
 
@@ -67,9 +66,6 @@ __all__ = ["ContainerService", "ServiceConfig", "WaitResult", "builtin_network_i
 log = logging.getLogger("berthd.containers")
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
-_BACKOFF_START = 0.1
-_BACKOFF_MAX = 60.0
-_BACKOFF_RESET_AFTER = 10.0
 
 
 class Images(Protocol):
@@ -332,10 +328,10 @@ class ContainerService:
                     if not p.source:
                         p.source = vol.name
                         made_volumes.append(vol.name)
-                    c.mounts.append(self._mount_point(p, vol.mountpoint))
+                    c.mounts.append(mountsetup.mount_point(p, vol.mountpoint))
                 else:
-                    c.mounts.append(self._mount_point(p, p.source))
-            self._volumes_from(c)
+                    c.mounts.append(mountsetup.mount_point(p, p.source))
+            mountsetup.volumes_from(c, self.get)
             c.log_path = (
                 os.path.join(bundle, f"{cid}-json.log") if c.host_config.log_config.type == "json-file" else ""
             )
@@ -350,44 +346,6 @@ class ContainerService:
             raise
         self._event(c, "create")
         return c, warnings
-
-    def _volumes_from(self, c: Container) -> None:
-        """``--volumes-from CONTAINER[:ro|rw]``: the other container's volumes and binds at
-        the same places (ones this container mounts itself win); ``ro``/``rw`` override
-        their mode, as in Docker."""
-        taken = {m.destination for m in c.mounts}
-        for spec_ in c.host_config.volumes_from:
-            ref, _, mode = spec_.partition(":")
-            if mode not in ("", "ro", "rw"):
-                raise errdefs.InvalidArgument(f"invalid mode for volumes-from: {mode}")
-            try:
-                other = self.get(ref)
-            except errdefs.NotFound:
-                raise errdefs.NotFound(f"No such container: {ref}") from None
-            for m in other.mounts:
-                if m.type not in ("volume", "bind") or m.destination in taken:
-                    continue
-                copy = MountPoint(**{**m.__dict__, "options": list(m.options)})
-                if mode:
-                    copy.rw = mode == "rw"
-                    copy.mode = mode
-                c.mounts.append(copy)
-                taken.add(m.destination)
-
-    @staticmethod
-    def _mount_point(p: Any, source: str) -> MountPoint:
-        return MountPoint(
-            type=p.type,
-            name=p.source if p.type == "volume" else "",
-            source=source if p.type != "tmpfs" else "",
-            destination=p.destination,
-            driver=(p.volume_driver or "local") if p.type == "volume" else "",
-            mode=p.mode,
-            rw=not p.read_only,
-            propagation=p.propagation if p.type == "bind" else "",
-            options=list(p.options),
-            no_copy=p.no_copy,
-        )
 
     # -- start -----------------------------------------------------------------------------
 
@@ -432,7 +390,7 @@ class ContainerService:
         try:
             mount_all(self.sn.mounts(c.snapshot_key), rootfs)
             rootfs_mounted = True
-            user_mounts = self._user_mounts(c, mounted)
+            user_mounts = mountsetup.oci_mounts(c, rootfs, self.volumes, mounted)
             hc = c.host_config
             host_mode = hc.network_mode == "host"
             hostname_path, hosts_path, resolv_path = write_host_files(
@@ -497,7 +455,7 @@ class ContainerService:
             st = shim.state()
         except BaseException as exc:
             self._start_failed(c, exc, launched, rootfs_mounted, mounted)
-            err = self._start_error(c, exc)
+            err = policy.start_error(c.id, exc)
             self._last_start_error[c.id] = err
             raise err from exc
         run = _Run(started_mono=time.monotonic())
@@ -535,28 +493,6 @@ class ContainerService:
 
         return of(hc.network_mode, "net"), of(hc.pid_mode, "pid"), of(hc.ipc_mode, "ipc")
 
-    def _user_mounts(self, c: Container, mounted: builtins.list[tuple[str, str]]) -> builtins.list[dict[str, Any]]:
-        """OCI mounts for the container's binds, volumes and tmpfs (volumes mounted and
-        filled from the image on first use)."""
-        out: builtins.list[dict[str, Any]] = []
-        rootfs = self.rootfs(c)
-        for m in c.mounts:
-            if m.type == "volume" and self.volumes is not None:
-                src = self.volumes.mount(m.name, c.id)
-                mounted.append((m.name, c.id))
-                if not m.no_copy:
-                    inside = os.path.join(rootfs, m.destination.lstrip("/"))
-                    if os.path.isdir(inside) and not os.path.islink(inside):
-                        self.volumes.copy_up(m.name, inside)
-                opts = ["rbind", "rprivate", "ro" if not m.rw else "rw"]
-                out.append({"destination": m.destination, "type": "bind", "source": src, "options": opts})
-            elif m.type == "bind":
-                opts = ["rbind", m.propagation or "rprivate", "ro" if not m.rw else "rw"]
-                out.append({"destination": m.destination, "type": "bind", "source": m.source, "options": opts})
-            elif m.type == "tmpfs":
-                out.append({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options})
-        return out
-
     def _connect_attachers(self, c: Container, shim: ShimClient) -> None:
         waiting = self._attachers.pop(c.id, [])
         for want_stdin, fut in waiting:
@@ -579,39 +515,16 @@ class ContainerService:
         for _, fut in self._attachers.pop(c.id, []):
             if not fut.done():
                 fut.set_exception(errdefs.Conflict("container failed to start"))
-        msg = str(exc)
-        code = 128
-        low = msg.lower()
-        if "executable file not found" in low or "no such file or directory" in low:
-            code = 127
-        elif "permission denied" in low:
-            code = 126
+        code = policy.start_exit_code(str(exc))
         c.state = State(
             status="created" if not c.has_been_started else "exited",
             exit_code=code,
-            error=self._start_error(c, exc).message,
+            error=policy.start_error(c.id, exc).message,
             started_at=c.state.started_at,
             finished_at=c.state.finished_at,
         )
         self.store.save(c)
         self._event(c, "die", exitCode=str(code))
-
-    @staticmethod
-    def _start_error(c: Container, exc: BaseException) -> errdefs.BerthError:
-        if isinstance(exc, errdefs.BerthError) and not isinstance(exc, errdefs.Internal):
-            return exc
-        if isinstance(exc, OCIRuntimeError) and exc.runtime_message:
-            msg = exc.runtime_message
-            if "unable to start container process" not in msg and msg.startswith("exec:"):
-                msg = f"unable to start container process: {msg}"
-        else:
-            msg = exc.message if isinstance(exc, errdefs.BerthError) else str(exc)
-            msg = msg.removeprefix(f"start shim for '{c.id}': ")
-        low = msg.lower()
-        text = f"failed to create task for container: failed to create shim task: OCI runtime create failed: {msg}: unknown"
-        if "executable file not found" in low or "no such file or directory" in low or "permission denied" in low:
-            return errdefs.InvalidArgument(text)
-        return errdefs.Internal(text)
 
     def _runtime_force_delete(self, c: Container) -> None:
         import subprocess
@@ -689,7 +602,7 @@ class ContainerService:
             if c.state.health is not None:
                 c.state.health.status = "unhealthy" if c.state.health.failing_streak else c.state.health.status
             self._runs.pop(c.id, None)
-            restart = self._should_restart(c, code)
+            restart = policy.should_restart(c, code, self._closing)
             if restart:
                 c.state.restarting = True
                 c.state.status = "restarting"
@@ -729,20 +642,8 @@ class ContainerService:
         except errdefs.BerthError as exc:
             log.warning("delete runtime state of %s: %s", c.id[:12], exc.message)
 
-    def _should_restart(self, c: Container, code: int) -> bool:
-        if self._closing or c.manually_stopped or c.host_config.auto_remove:
-            return False
-        p = c.host_config.restart_policy
-        if p.name in ("always", "unless-stopped"):
-            return True
-        if p.name == "on-failure" and code != 0:
-            return p.maximum_retry_count <= 0 or c.restart_count < p.maximum_retry_count
-        return False
-
     def _schedule_restart(self, c: Container, ran: float) -> None:
-        delay = self._backoff.get(c.id, 0.0)
-        delay = _BACKOFF_START if ran >= _BACKOFF_RESET_AFTER or delay == 0 else min(delay * 2, _BACKOFF_MAX)
-        self._backoff[c.id] = delay
+        delay = self._backoff[c.id] = policy.next_backoff(self._backoff.get(c.id, 0.0), ran)
 
         def fire() -> None:
             self._timers.pop(c.id, None)
