@@ -606,10 +606,6 @@ EXPECTED: dict[tuple[str, int], tuple[str, str]] = {
         "rc",
         "moby >= 23: 127 for 'no such file or directory' (a missing -w); 20.10 126",
     ),
-    ("exec", 9): (
-        "rc out err",
-        _GAP + "berthd resolves `exec -u` at exec create (daemon error, 1); dockerd at start (126)",
-    ),
     ("exec", 10): ("err", _NEWER),
     ("exec", 17): ("err", _NEWER),
     ("rm-running", 1): ("err", _NEWER),

@@ -193,9 +193,8 @@ class ExecService:
             raise errdefs.InvalidArgument("No exec command specified")
         c = self.containers.get(ref)
         self._check_running(c, ref)
-        if opts.user:
-            # checked now for an early error, as dockerd does (and again at start)
-            user.resolve_user(self.containers.rootfs(c), opts.user, c.host_config.group_add)
+        # the user is resolved at start, as dockerd does: `exec -u nosuch` then fails in the
+        # exec's stream with exit code 126, not as a daemon error at create
         self._gc()
         eid = ids.new_id()
         ex = Exec(
