@@ -126,6 +126,27 @@ def now_rfc3339() -> str:
     return format_nano(time.time_ns())
 
 
+def _content_size(top: str) -> int:
+    """Bytes of the files under ``top``, each hard-linked file once, directories not
+    counted — what dockerd reports as a container's SizeRw (a fresh container whose layer
+    holds only the runtime's empty mount points is 0 B)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if st.st_nlink > 1:
+                if key in seen:
+                    continue
+                seen.add(key)
+            total += st.st_size
+    return total
+
+
 def builtin_network_id(name: str) -> str:
     """A stable 64-hex id for the built-in ``none`` and ``host`` networks (the networking
     service will own network records; these two exist on every host)."""
@@ -875,7 +896,7 @@ class ContainerService:
         """(SizeRw, SizeRootFs): the bytes of the container's own layer, and those plus its
         image's (``ps -s``, ``inspect --size``, ``system df``)."""
         try:
-            rw = self.sn.usage(c.snapshot_key).size
+            rw = _content_size(self.sn.fs_dir(c.snapshot_key))
         except (errdefs.BerthError, OSError):
             rw = 0
         try:
