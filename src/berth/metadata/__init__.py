@@ -5,7 +5,7 @@ snapshot records (which directory is which layer, who is whose parent), image re
 (name → descriptor), and labels on content (how garbage collection finds roots). Bytes
 live elsewhere (the content store, the snapshot directories); rows only point at them.
 
-Schema (version 3)::
+Schema (version 4)::
 
     schema_version ── version               one row: the migrations applied
     snapshots ─────── id  PK AUTOINCREMENT  names snapshots/<id>/ on disk, never reused
@@ -29,6 +29,16 @@ Schema (version 3)::
                       doc                   JSON: the engine's whole record of it
     volumes ───────── name PK               a named or anonymous (64 hex) volume
                       driver, labels, options (JSON), created, anonymous (0/1)
+    networks ──────── id PK                 64 hex
+                      name UNIQUE           bridge, host, none, user-defined names
+                      driver                'bridge' | 'host' | 'null' …
+                      doc                   JSON: the engine's record (Docker's
+                                            NetworkResource; IPAM.Config names subnets)
+                      created               unix seconds
+    ip_allocations ── network_id → networks.id  ON DELETE CASCADE
+                      address               one IP taken on that network
+                      owner                 endpoint/container id, or 'gateway'
+                      PK (network_id, address); index on owner
 
 **Migrations** (:data:`MIGRATIONS`) are SQL scripts in order; ``MIGRATIONS[i]`` takes
 version ``i`` to ``i + 1``. Opening a file runs the missing ones and sets the version in
@@ -51,16 +61,20 @@ from berth.metadata._migrations import MIGRATIONS
 from berth.metadata.containers import ContainerRow, ContainersTx, VolumeRow
 from berth.metadata.db import Database
 from berth.metadata.images import ContentRecord, ImageRecord, ImagesTx
+from berth.metadata.networks import AllocationRow, NetworkRow, NetworksTx
 from berth.metadata.snapshots import SnapshotRecord, SnapshotTx
 
 __all__ = [
     "MIGRATIONS",
+    "AllocationRow",
     "ContainerRow",
     "ContainersTx",
     "ContentRecord",
     "Database",
     "ImageRecord",
     "ImagesTx",
+    "NetworkRow",
+    "NetworksTx",
     "SnapshotRecord",
     "SnapshotTx",
     "VolumeRow",

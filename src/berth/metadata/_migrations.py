@@ -61,4 +61,26 @@ CREATE TABLE volumes (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_SNAPSHOTS, _V2_IMAGES_CONTENT, _V3_CONTAINERS_VOLUMES]
+_V4_NETWORKS = """
+CREATE TABLE networks (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    driver  TEXT NOT NULL,
+    doc     TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE ip_allocations (
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    address    TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    PRIMARY KEY (network_id, address)
+);
+CREATE INDEX ip_allocations_owner ON ip_allocations(owner);
+"""
+
+MIGRATIONS: list[str] = [
+    _V1_SNAPSHOTS,
+    _V2_IMAGES_CONTENT,
+    _V3_CONTAINERS_VOLUMES,
+    _V4_NETWORKS,
+]

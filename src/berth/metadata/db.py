@@ -13,6 +13,7 @@ from berth.metadata._errors import translate, translated
 from berth.metadata._migrations import MIGRATIONS
 from berth.metadata.containers import ContainersTx
 from berth.metadata.images import ImagesTx
+from berth.metadata.networks import NetworksTx
 from berth.metadata.snapshots import SnapshotTx
 
 __all__ = ["Database", "statements"]
@@ -152,3 +153,9 @@ class Database:
         """A write transaction over image refs and content labels."""
         with self._lock, self._transaction("images transaction") as conn:
             yield ImagesTx(conn, self._clock())
+
+    @contextmanager
+    def networks(self) -> Iterator[NetworksTx]:
+        """A write transaction over network records and address allocations."""
+        with self._lock, self._transaction("networks transaction") as conn:
+            yield NetworksTx(conn, self._clock())
