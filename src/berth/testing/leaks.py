@@ -60,7 +60,9 @@ def snapshot() -> Snapshot:
         s.mounts = {line.split()[4] for line in f if MARK in line}
     s.cgroups = _cgroup_dirs()
     s.netns = {ln.split()[0] for ln in _run("ip", "netns", "list").splitlines() if MARK in ln}
-    s.links = {ln.split(":")[1].strip() for ln in _run("ip", "-o", "link", "show").splitlines() if MARK in ln}
+    names = [ln.split(":")[1].strip().split("@")[0] for ln in _run("ip", "-o", "link", "show").splitlines()]
+    # berth's own names, and the host-side veths / ifbs of berth.network.links (vb…, ib…)
+    s.links = {n for n in names if MARK in n or (len(n) == 12 and n[:2] in ("vb", "ib"))}
     s.nft = {ln.strip() for ln in _run("nft", "list", "tables").splitlines() if MARK in ln}
     me = os.getpid()
     for pid in os.listdir("/proc"):
