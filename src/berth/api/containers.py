@@ -12,6 +12,7 @@ that state is ``304`` with no body.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import re
 import socket
@@ -233,14 +234,14 @@ def register(router: Router, service: ContainerService) -> None:
         for c in cs:
             rw = root = None
             if size:
-                rw, root = await run(service.sizes, c) if hasattr(service, "sizes") else (0, 0)
+                rw, root = await run(service.sizes, c)
             out.append(summary_wire(c, status_text(c), rw, root))
         return json_response(out)
 
     async def inspect(req: Request) -> Reply:
         c = service.get(req.params["id"])
         rw = root = None
-        if req.q_bool("size") and hasattr(service, "sizes"):
+        if req.q_bool("size"):
             rw, root = await run(service.sizes, c)
         return json_response(inspect_wire(c, rw, root))
 
@@ -326,7 +327,7 @@ def register(router: Router, service: ContainerService) -> None:
                 return
             try:
                 sock, _, early = await asyncio.wrap_future(fut)
-            except (errdefs.BerthError, asyncio.CancelledError, concurrent_cancelled()):
+            except (errdefs.BerthError, asyncio.CancelledError, concurrent.futures.CancelledError):
                 return
             await _pump(stream, sock, early, tty, want_in and c.config.open_stdin, want_out, want_err, keys)
 
@@ -402,8 +403,7 @@ def register(router: Router, service: ContainerService) -> None:
                 continue
             if not _prune_match(c, filters):
                 continue
-            if hasattr(service, "sizes"):
-                reclaimed += (await run(service.sizes, c))[0] or 0
+            reclaimed += (await run(service.sizes, c))[0]
             with contextlib.suppress(errdefs.NotFound, errdefs.Conflict):
                 await run(service.remove, c.id, False, False)
                 deleted.append(c.id)
@@ -424,12 +424,6 @@ def register(router: Router, service: ContainerService) -> None:
     router.add("POST", "/containers/{id}/resize", resize)
     router.add("POST", "/containers/{id}/attach", attach)
     router.add("GET", "/containers/{id}/logs", logs)
-
-
-def concurrent_cancelled() -> type[BaseException]:
-    import concurrent.futures
-
-    return concurrent.futures.CancelledError
 
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?(?:ns|us|µs|ms|s|m|h))+")
@@ -556,8 +550,6 @@ async def _pump(
     det_task = asyncio.ensure_future(detached.wait())
     try:
         await asyncio.wait({out_task, det_task}, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        raise
     finally:
         for t in (out_task, in_task, det_task):
             if t is not None and not t.done():

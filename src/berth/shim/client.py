@@ -117,6 +117,17 @@ def _detach_and_subreap() -> None:
 _STANDBY_ENV = "_BERTH_SHIM_STANDBY_FD"
 
 
+def _spawn_detached(argv: list[str], env_extra: dict[str, str], pass_fds: tuple[int, ...]) -> None:
+    """Start ``argv`` in its own session, detached from us and a child subreaper
+    (:func:`_detach_and_subreap`), with ``pass_fds`` open and ``env_extra`` added."""
+    p = subprocess.Popen(
+        argv, env={**os.environ, **env_extra}, pass_fds=pass_fds, start_new_session=True,
+        preexec_fn=_detach_and_subreap, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    p.wait()  # the intermediate child, gone at once
+
+
 class _Standby:
     """One shim started ahead of need: its process, the pipe its command line goes down,
     the pipe its ``ok PID`` comes back up."""
@@ -128,17 +139,12 @@ class _Standby:
         self.ready_r, ready_w = os.pipe()
         cmd_r, self.cmd_w = os.pipe()
         try:
-            env = dict(os.environ)
-            env[_SERVE_ENV] = str(ready_w)
-            env[_STANDBY_ENV] = str(cmd_r)
             # the padding makes room for the real command line (berth.shim.main._retitle)
-            p = subprocess.Popen(
-                [*self.shim, "--standby=" + "." * 1024], env=env, pass_fds=(ready_w, cmd_r),
-                start_new_session=True,
-                preexec_fn=_detach_and_subreap, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            p.wait()
+            _spawn_detached(
+                [*self.shim, "--standby=" + "." * 1024],
+                {_SERVE_ENV: str(ready_w), _STANDBY_ENV: str(cmd_r)},
+                (ready_w, cmd_r),
+            )
         except BaseException:
             for fd in (self.ready_r, self.cmd_w):
                 os.close(fd)
@@ -265,16 +271,10 @@ def _launch_direct(argv: list[str], what: str, timeout: float) -> int | None:
             return pid
     r, w = os.pipe()
     try:
-        env = dict(os.environ)
-        env[_SERVE_ENV] = str(w)
         try:
-            p = subprocess.Popen(
-                argv, env=env, pass_fds=(w,), start_new_session=True, preexec_fn=_detach_and_subreap,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            _spawn_detached(argv, {_SERVE_ENV: str(w)}, (w,))
         except OSError as exc:
             raise errdefs.Internal(f"{what}: run '{argv[0]}': {exc.strerror or exc}") from exc
-        p.wait()  # the intermediate child, gone at once
         os.close(w)
         w = -1
         return _read_ready(r, what, timeout)

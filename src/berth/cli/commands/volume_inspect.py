@@ -6,7 +6,7 @@ from __future__ import annotations
 from berth.cli.args import Command
 from berth.cli.commands._formatflag import FORMAT_FLAG
 from berth.cli.context import Cli, CliError
-from berth.errdefs import BerthError, NotFound
+from berth.errdefs import NotFound
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,29 +24,13 @@ COMMAND = Command(
 
 
 def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
-    found: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for name in args:
+    from berth.cli.commands.container_inspect import print_inspected
+
+    def get(name: str) -> Any:
         try:
-            found.append(cli.client.get_json(f"/volumes/{name}"))
+            return cli.client.get_json(f"/volumes/{name}")
         except NotFound:
-            errors.append(f"Error: No such volume: {name}")
-        except BerthError as exc:
-            raise cli.error(exc) from None
+            raise CliError(f"Error: No such volume: {name}") from None
+
     fmt = opts["format"]
-    if fmt and fmt != "json":
-        from berth.cli.format import FormatError, Template
-
-        try:
-            t = Template(fmt)
-            for doc in found:
-                cli.out.write(t.execute(doc) + "\n")
-        except FormatError as exc:
-            raise CliError(str(exc), exc.status) from None
-    else:
-        import json
-
-        cli.out.write(json.dumps(found, indent=4) + "\n")
-    if errors:
-        raise CliError("\n".join(errors))
-    return 0
+    return print_inspected(cli, args, "" if fmt == "json" else fmt, get)

@@ -90,7 +90,6 @@ def write_host_files(
     directory: str,
     *,
     hostname: str,
-    domainname: str,
     addresses: Sequence[str],
     extra_hosts: Sequence[str],
     dns: Sequence[str],
@@ -120,5 +119,4 @@ def write_host_files(
     atomic_write(paths[0], (hostname + "\n").encode())
     atomic_write(paths[1], hosts.encode())
     atomic_write(paths[2], resolv_conf(host_resolv, dns, dns_search, dns_options, own_netns).encode())
-    del domainname
     return paths[0], paths[1], paths[2]

@@ -60,6 +60,7 @@ from berth.oci import fastjson
 from berth.shim.client import ShimClient, launch, read_exit
 from berth.snapshots import OverlaySnapshotter
 from berth.snapshots.mount import mount_all, unmount
+from berth.volumes import dir_size
 
 __all__ = ["ContainerService", "ServiceConfig", "WaitResult", "builtin_network_id"]
 
@@ -124,27 +125,6 @@ class _Run:
 
 def now_rfc3339() -> str:
     return format_nano(time.time_ns())
-
-
-def _content_size(top: str) -> int:
-    """Bytes of the files under ``top``, each hard-linked file once, directories not
-    counted — what dockerd reports as a container's SizeRw (a fresh container whose layer
-    holds only the runtime's empty mount points is 0 B)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            key = (st.st_dev, st.st_ino)
-            if st.st_nlink > 1:
-                if key in seen:
-                    continue
-                seen.add(key)
-            total += st.st_size
-    return total
 
 
 def builtin_network_id(name: str) -> str:
@@ -375,7 +355,7 @@ class ContainerService:
         with self.lock(c.id):
             st = c.state
             if st.running and not st.restarting:
-                raise errdefs.NotModified("container already started") if hasattr(errdefs, "NotModified") else errdefs.Conflict("container already started")
+                raise errdefs.Conflict("container already started")
             if st.status == "removing" or st.dead:
                 raise errdefs.Conflict(f"cannot start container {c.id}: container is marked for removal")
             timer = self._timers.pop(c.id, None)
@@ -417,7 +397,6 @@ class ContainerService:
             hostname_path, hosts_path, resolv_path = write_host_files(
                 self.bundle(c),
                 hostname=c.config.hostname,
-                domainname=c.config.domainname,
                 addresses=(),
                 extra_hosts=hc.extra_hosts,
                 dns=hc.dns,
@@ -896,7 +875,7 @@ class ContainerService:
         """(SizeRw, SizeRootFs): the bytes of the container's own layer, and those plus its
         image's (``ps -s``, ``inspect --size``, ``system df``)."""
         try:
-            rw = _content_size(self.sn.fs_dir(c.snapshot_key))
+            rw = dir_size(self.sn.fs_dir(c.snapshot_key))  # file bytes, as dockerd reports SizeRw
         except (errdefs.BerthError, OSError):
             rw = 0
         try:
@@ -979,12 +958,3 @@ class ContainerService:
         self.health.close(wait=5)  # healthchecks: health.py
         for t in list(self._timers.values()):
             t.cancel()
-
-    def stop_timeout(self, c: Container) -> int:
-        return c.config.stop_timeout if c.config.stop_timeout is not None else 10
-
-    def logs_path(self, c: Container) -> str:
-        return c.log_path
-
-    def is_running(self, c: Container) -> Callable[[], bool]:
-        return lambda: not c.state.running or c.state.restarting
