@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from berth import errdefs, ids
+from berth.cgroups.parents import remove_empty as remove_empty_cgroups
 from berth.cgroups.prime import prime as prime_cgroup_lock
 from berth.engine.containers import merge, mounts, mountsetup, policy, spec, user, validate
 from berth.engine.containers.health import ExecProbe, HealthMonitor
@@ -67,6 +68,7 @@ __all__ = ["ContainerService", "ServiceConfig", "WaitResult", "builtin_network_i
 log = logging.getLogger("berthd.containers")
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
+_DEFAULT_CGROUP_PARENT = "/berth"
 
 
 class Images(Protocol):
@@ -195,7 +197,7 @@ class ContainerService:
         return os.path.join(self.cfg.exec_root, "netns", c.id[:20])
 
     def cgroups_path(self, c: Container) -> str:
-        parent = c.host_config.resources.cgroup_parent or "/berth"
+        parent = c.host_config.resources.cgroup_parent or _DEFAULT_CGROUP_PARENT
         if not parent.startswith("/"):
             parent = "/" + parent
         return f"{parent.rstrip('/')}/{c.id}"
@@ -958,3 +960,7 @@ class ContainerService:
         self.health.close(wait=5)  # healthchecks: health.py
         for t in list(self._timers.values()):
             t.cancel()
+        if not any(c.state.running for c in self.store.all()):
+            # nothing runs: the default parent cgroup berthd's containers were made under
+            # goes too (a custom --cgroup-parent is the user's)
+            remove_empty_cgroups(_DEFAULT_CGROUP_PARENT)
