@@ -482,8 +482,8 @@ def delete(store: Store, container_id: str, force: bool = False) -> list[str]:
     if not Status.can_delete(s, force):
         raise Status.refuse("delete", container_id, s)
     m = _cgroup_manager(st)
+    own_pidns = any(n.get("type") == "pid" and not n.get("path") for n in (st.config.get("linux") or {}).get("namespaces", []))
     if s != STOPPED:
-        own_pidns = any(n.get("type") == "pid" and not n.get("path") for n in (st.config.get("linux") or {}).get("namespaces", []))
         victims = [st.pid]
         if m is not None and not own_pidns:
             victims = m.pids() or victims
@@ -495,6 +495,11 @@ def delete(store: Store, container_id: str, force: bool = False) -> list[str]:
         if m is not None and s == PAUSED:
             m.thaw()
         _wait_gone(st)
+    if m is not None and not own_pidns:
+        # Without a pid namespace of its own, the init's death takes nothing else with it:
+        # what is still in the cgroup (execs, their children) goes now, as runc does, or
+        # the cgroup could not be removed.
+        _kill_cgroup(m)
     if m is not None:
         m.destroy()
     store.remove(container_id)
@@ -504,6 +509,17 @@ def delete(store: Store, container_id: str, force: bool = False) -> list[str]:
 
         return run_hooks("poststop", hooks, st.oci(STOPPED))
     return []
+
+
+def _kill_cgroup(m: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (pids := m.pids()) and time.monotonic() < deadline:
+        for p in pids:
+            try:
+                os.kill(p, 9)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.005)
 
 
 def _wait_gone(st: State, timeout: float = 10.0) -> None:

@@ -151,6 +151,9 @@ class Berthd:
         _unmount_under(self.dir)
         if ids:
             _remove_cgroups(set(ids))
+        from berth.cgroups.parents import remove_empty
+
+        remove_empty("/berth")  # the daemon's default parent, once empty
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _container_ids(self) -> list[str]:
