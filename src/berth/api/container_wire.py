@@ -17,6 +17,7 @@ from berth.engine.containers.codec import decode, encode
 from berth.engine.containers.model import (
     Container,
     ContainerConfig,
+    EndpointSettings,
     HealthConfig,
     HostConfig,
     Mount,
@@ -24,7 +25,7 @@ from berth.engine.containers.model import (
     VolumeOptions,
 )
 
-__all__ = ["config_from_wire", "host_config_from_wire", "inspect_wire", "pascal", "summary_wire"]
+__all__ = ["config_from_wire", "endpoint_from_wire", "endpoints_from_wire", "host_config_from_wire", "inspect_wire", "pascal", "summary_wire"]
 
 _IRREGULAR = {
     "host_ip": "HostIP",
@@ -128,6 +129,48 @@ def host_config_from_wire(d: Any) -> HostConfig:
     if hc.storage_opt:
         raise errdefs.InvalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
     return hc
+
+
+def endpoints_from_wire(d: Any) -> dict[str, EndpointSettings]:
+    """``NetworkingConfig.EndpointsConfig`` of a create: network name → what is asked
+    (``IPAMConfig.IPv4Address``/``IPv6Address``, ``Aliases``, ``Links``, ``DriverOpts``,
+    ``MacAddress``)."""
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise errdefs.InvalidArgument("NetworkingConfig: expected an object")
+    eps = d.get("EndpointsConfig") or {}
+    if not isinstance(eps, dict):
+        raise errdefs.InvalidArgument("NetworkingConfig.EndpointsConfig: expected an object")
+    return {str(name): endpoint_from_wire(ep, f"NetworkingConfig.EndpointsConfig.{name}") for name, ep in eps.items()}
+
+
+def endpoint_from_wire(ep: Any, where: str = "EndpointConfig") -> EndpointSettings:
+    if ep is None:
+        return EndpointSettings()
+    if not isinstance(ep, dict):
+        raise errdefs.InvalidArgument(f"{where}: expected an object")
+    ipam = ep.get("IPAMConfig") or {}
+    if not isinstance(ipam, dict):
+        raise errdefs.InvalidArgument(f"{where}.IPAMConfig: expected an object")
+
+    def strs(key: str) -> list[str]:
+        v = ep.get(key) or []
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise errdefs.InvalidArgument(f"{where}.{key}: expected a list of strings")
+        return list(v)
+
+    opts = ep.get("DriverOpts") or {}
+    if not isinstance(opts, dict):
+        raise errdefs.InvalidArgument(f"{where}.DriverOpts: expected an object")
+    return EndpointSettings(
+        aliases=strs("Aliases"),
+        links=strs("Links"),
+        driver_opts={str(k): str(v) for k, v in opts.items()},
+        ipv4_requested=str(ipam.get("IPv4Address") or ""),
+        ipv6_requested=str(ipam.get("IPv6Address") or ""),
+        mac_requested=str(ep.get("MacAddress") or ""),
+    )
 
 
 def _null_if_empty(v: Any) -> Any:
@@ -259,20 +302,21 @@ def network_settings_wire(c: Container) -> dict[str, Any]:
     ns = c.network_settings
     nets: dict[str, Any] = {}
     for name, ep in ns.networks.items():
+        ipam = {k: v for k, v in (("IPv4Address", ep.ipv4_requested), ("IPv6Address", ep.ipv6_requested)) if v}
         nets[name] = {
-            "IPAMConfig": None,
-            "Links": None,
-            "Aliases": ep.aliases or None,
+            "IPAMConfig": ipam or None,
+            "Links": ep.links or None,
+            "Aliases": ([*ep.aliases, c.id[:12]] if ep.endpoint_id and ep.dns_names else ep.aliases) or None,
             "NetworkID": ep.network_id,
             "EndpointID": ep.endpoint_id,
             "Gateway": ep.gateway,
             "IPAddress": ep.ip_address,
             "IPPrefixLen": ep.ip_prefix_len,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
+            "IPv6Gateway": ep.ipv6_gateway,
+            "GlobalIPv6Address": ep.global_ipv6_address,
+            "GlobalIPv6PrefixLen": ep.global_ipv6_prefix_len,
             "MacAddress": ep.mac_address,
-            "DriverOpts": None,
+            "DriverOpts": ep.driver_opts or None,
         }
     first = next(iter(ns.networks.values()), None)
     return {
@@ -287,11 +331,11 @@ def network_settings_wire(c: Container) -> dict[str, Any]:
         "SecondaryIPv6Addresses": None,
         "EndpointID": first.endpoint_id if first else "",
         "Gateway": first.gateway if first else "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
+        "GlobalIPv6Address": first.global_ipv6_address if first else "",
+        "GlobalIPv6PrefixLen": first.global_ipv6_prefix_len if first else 0,
         "IPAddress": first.ip_address if first else "",
         "IPPrefixLen": first.ip_prefix_len if first else 0,
-        "IPv6Gateway": "",
+        "IPv6Gateway": first.ipv6_gateway if first else "",
         "MacAddress": first.mac_address if first else "",
         "Networks": nets,
     }

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from berth import errdefs
 from berth.api.container_wire import (
     config_from_wire,
+    endpoints_from_wire,
     host_config_from_wire,
     inspect_wire,
     summary_wire,
@@ -213,7 +214,10 @@ def register(router: Router, service: ContainerService) -> None:
             raise errdefs.InvalidArgument("config cannot be empty in order to create a container")
         config = config_from_wire(body)
         host_config = host_config_from_wire(body.get("HostConfig"))
-        c, warnings = await run(service.create, req.q("name"), config, host_config, platform=req.q("platform"))
+        endpoints = endpoints_from_wire(body.get("NetworkingConfig"))
+        c, warnings = await run(
+            service.create, req.q("name"), config, host_config, platform=req.q("platform"), endpoints=endpoints
+        )
         return json_response({"Id": c.id, "Warnings": warnings or []}, 201)
 
     async def list_(req: Request) -> Reply:

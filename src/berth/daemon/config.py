@@ -57,6 +57,13 @@ FILE_KEYS: dict[str, tuple[str, str]] = {
     "tlscacert": ("str", "tlscacert"),
     "tlscert": ("str", "tlscert"),
     "tlskey": ("str", "tlskey"),
+    "bridge": ("str", "bridge"),
+    "bip": ("str", "bip"),
+    "default-address-pools": ("pools", "default_address_pools"),
+    "icc": ("bool", "icc"),
+    "ip-masq": ("bool", "ip_masq"),
+    "nft-table": ("str", "nft_table"),
+    "published-ports-policy": ("str", "published_ports_policy"),
 }
 
 
@@ -84,6 +91,16 @@ class DaemonConfig:
     tlscert: str = ""
     tlskey: str = ""
     config_file: str = ""
+    # networking: the default bridge's interface and address, the pools networks take
+    # their subnets from (daemon.json's [{"base": "10.20.0.0/16", "size": 24}]), berth's
+    # nftables table, and whether published ports follow the host's input policy
+    bridge: str = "berth0"
+    bip: str = ""
+    default_address_pools: list[str] = field(default_factory=list)  # CIDRs of the pools, in order
+    icc: bool = True
+    ip_masq: bool = True
+    nft_table: str = "berth"
+    published_ports_policy: str = "auto"  # auto | accept | drop
 
     def all_runtimes(self) -> dict[str, str]:
         """Every runtime by name: the installed built-ins, then the added ones."""
@@ -129,8 +146,47 @@ def _parser() -> argparse.ArgumentParser:
     a("--tlscacert", dest="tlscacert", metavar="FILE", help="CA that signs client certificates")
     a("--tlscert", dest="tlscert", metavar="FILE", help="server certificate")
     a("--tlskey", dest="tlskey", metavar="FILE", help="server key")
+    a("-b", "--bridge", dest="bridge", metavar="NAME", help="host bridge of the default network (default berth0)")
+    a("--bip", dest="bip", metavar="CIDR", help="the default bridge's address and prefix, e.g. 10.213.0.1/24")
+    a("--default-address-pool", dest="default_address_pools", action="append", metavar="base=CIDR,size=N",
+      help="pool networks take subnets from; repeatable")
+    a("--icc", dest="icc", type=_flag_bool, metavar="BOOL", help="containers on the default bridge may talk (default true)")
+    a("--ip-masq", dest="ip_masq", type=_flag_bool, metavar="BOOL", help="masquerade traffic leaving bridge networks (default true)")
+    a("--nft-table", dest="nft_table", metavar="NAME", help="berth's nftables table (default berth)")
+    a("--published-ports-policy", dest="published_ports_policy", choices=("auto", "accept", "drop"),
+      help="published ports: follow the host's input policy (auto, default), or always accept/drop")
     a("-v", "--version", dest="version", action="store_true", help="print the version and exit")
     return p
+
+
+def _flag_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "t"):
+        return True
+    if text.lower() in ("0", "false", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
+
+
+def pools(specs: list[Any], where: str) -> list[str]:
+    """Docker's default-address-pools (``{"base": CIDR, "size": N}`` objects, or the
+    flag's ``base=CIDR,size=N``) as the subnets they are cut into, in order."""
+    import ipaddress
+
+    out: list[str] = []
+    for spec in specs:
+        if isinstance(spec, str):
+            spec = dict(part.partition("=")[::2] for part in spec.split(","))
+        if not isinstance(spec, dict) or "base" not in spec or "size" not in spec:
+            raise ConfigError(f"invalid default address pool {spec!r} in {where}: want base and size")
+        try:
+            base = ipaddress.ip_network(str(spec["base"]))
+            size = int(spec["size"])
+            if base.version != 4 or not base.prefixlen <= size <= 30 or size - base.prefixlen > 16:
+                raise ValueError("an IPv4 base, size from its prefix to 30, at most 65536 subnets")
+        except ValueError as exc:
+            raise ConfigError(f"invalid default address pool {spec!r} in {where}: {exc}") from None
+        out += [str(n) for n in base.subnets(new_prefix=size)]
+    return out
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
@@ -145,6 +201,8 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
                 raise ConfigError(f"invalid --add-runtime {spec!r}: expected name=path")
             added[name] = path
         flags["runtimes"] = added
+    if "default_address_pools" in flags:
+        flags["default_address_pools"] = pools(flags["default_address_pools"], "--default-address-pool")
     return flags
 
 
@@ -164,6 +222,10 @@ def _file_value(path: str, key: str, kind: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
         return list(value)
+    if kind == "pools":
+        if not isinstance(value, list):
+            raise bad('a list of {"base": CIDR, "size": N}')
+        return pools(value, path)
     # runtimes: {"name": {"path": "...", "runtimeArgs": [...]}}
     if not isinstance(value, dict):
         raise bad('an object {"name": {"path": "..."}}')
@@ -252,6 +314,10 @@ def _check(cfg: DaemonConfig) -> None:
         raise ConfigError(
             f"default runtime {cfg.default_runtime!r} is not installed or configured "
             f"(known: {', '.join(sorted(known)) or 'none'})"
+        )
+    if cfg.published_ports_policy not in ("auto", "accept", "drop"):
+        raise ConfigError(
+            f"invalid published-ports-policy {cfg.published_ports_policy!r}: expected auto, accept or drop"
         )
     for label in cfg.labels:
         if "=" not in label:

@@ -75,7 +75,8 @@ async def run(cfg: DaemonConfig) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     loop.set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="berthd"))
-    services = build_services(cfg)
+    # off the loop: restoring containers and making bridges (pyroute2 runs its own loop)
+    services = await asyncio.to_thread(build_services, cfg)
     server = build_api(services)
     listeners: list[Listener] = open_listeners(cfg)
     stop = asyncio.Event()
@@ -97,6 +98,8 @@ async def run(cfg: DaemonConfig) -> int:
         log.info("processing signal '%s'", got[0] if got else "terminated")
         await server.close()
         services.containers.close()
+        running = any(c.state.running for c in services.containers.list())
+        await asyncio.to_thread(services.networks.close, running)
     finally:
         for lst in listeners:
             lst.close()

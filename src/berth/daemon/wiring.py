@@ -24,6 +24,7 @@ from berth.api import events as events_api
 from berth.api import exec as exec_api
 from berth.api import image_archive as image_archive_api
 from berth.api import images as images_api
+from berth.api import networks as networks_api
 from berth.api import system as system_api
 from berth.api import volumes as volumes_api
 from berth.api.router import Router
@@ -39,6 +40,7 @@ from berth.engine.df import DiskUsageService
 from berth.engine.events import EventBus
 from berth.engine.image_archive import ImageArchive
 from berth.engine.images import ImageEngine
+from berth.engine.networks.service import NetworkConfig, NetworkService
 from berth.engine.system import ContainerCounts, SystemConfig, SystemService, engine_id
 from berth.engine.volumes import VolumeEngine
 from berth.images import ImageService
@@ -58,6 +60,7 @@ class Services:
     volumes: VolumeEngine
     containers: ContainerService
     events: EventBus
+    networks: NetworkService
 
 
 def build_images(cfg: DaemonConfig, db: Database | None = None) -> ImageEngine:
@@ -82,7 +85,8 @@ def build_services(cfg: DaemonConfig) -> Services:
     images.events = events
     volume_service = VolumeService(cfg.root, db)
     volumes = VolumeEngine(volume_service, events)
-    containers = build_containers(cfg, db, images, volume_service, events)
+    networks = build_networks(cfg, db, events)
+    containers = build_containers(cfg, db, images, volume_service, events, networks)
     system = SystemService(
         SystemConfig(
             root=cfg.root,
@@ -100,7 +104,30 @@ def build_services(cfg: DaemonConfig) -> Services:
         image_count=images.count,
         container_counts=lambda: _counts(containers),
     )
-    return Services(system=system, images=images, volumes=volumes, containers=containers, events=events)
+    return Services(
+        system=system, images=images, volumes=volumes, containers=containers, events=events, networks=networks
+    )
+
+
+def build_networks(cfg: DaemonConfig, db: Database, events: EventBus) -> NetworkService:
+    """The network service: the built-in networks, bridges and firewall made (or
+    reconciled) now; containers are attached when the container service is built."""
+    import ipaddress
+
+    policy = cfg.published_ports_policy
+    ncfg = NetworkConfig(
+        bridge=cfg.bridge,
+        bip=cfg.bip,
+        nft_table=cfg.nft_table,
+        icc=cfg.icc,
+        ip_masq=cfg.ip_masq,
+        published_policy="accept" if policy == "accept" else "drop" if policy == "drop" else "auto",
+    )
+    if cfg.default_address_pools:
+        ncfg.pools = [ipaddress.ip_network(p) for p in cfg.default_address_pools]
+    service = NetworkService(db, ncfg, events)
+    service.start()
+    return service
 
 
 def _counts(containers: ContainerService) -> ContainerCounts:
@@ -111,7 +138,12 @@ def _counts(containers: ContainerService) -> ContainerCounts:
 
 
 def build_containers(
-    cfg: DaemonConfig, db: Database, images: ImageEngine, volumes: VolumeService, events: EventBus
+    cfg: DaemonConfig,
+    db: Database,
+    images: ImageEngine,
+    volumes: VolumeService,
+    events: EventBus,
+    networks: NetworkService | None = None,
 ) -> ContainerService:
     """The container service over the image store's snapshotter, berth-shim beside this
     Python (else on PATH), and the host's cgroup mode; live containers are restored."""
@@ -143,11 +175,16 @@ def build_containers(
     service.on_close(pool.close)
     images.service.set_usage(service)
     volumes.users = service
+    if networks is not None:
+        service.networks = networks
+        networks.containers = service.list
     service.restore()
+    if networks is not None:
+        networks.sync_firewall()  # the ports of the containers that outlived the old daemon
     return service
 
 
-def build_router(services: Services) -> Router:
+def build_router(services: Services, networks: networks_api.NetworksBackend | None = None) -> Router:
     router = Router()
     system_api.register(router, services.system)
     archive = ImageArchive(services.images.service)
@@ -156,6 +193,8 @@ def build_router(services: Services) -> Router:
     df_api.register(router, DiskUsageService(services.images.service, services.containers, services.volumes.service))
     auth_api.register(router, services.images)
     volumes_api.register(router, services.volumes)
+    if networks is not None:
+        networks_api.register(router, networks)
     containers_api.register(router, services.containers)
     container_archive_api.register(router, container_archive_api.backend_for(services.containers, services.images.service))
     container_ops_api.register(router, services.containers)

@@ -106,6 +106,7 @@ __all__ = [
     "current",
     "delete",
     "host_input_policy",
+    "list_chains_json",
     "render",
     "render_delete",
     "sysctls",
@@ -123,6 +124,7 @@ _BASE_CHAINS = {
 _REGULAR_CHAINS = ("published", "ports")
 _IFNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
 _PROTOS = ("tcp", "udp", "sctp")
+_TABLE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class State:
     networks: tuple[Network, ...] = ()
     published_policy: Literal["accept", "drop"] = "accept"
     user_rules: tuple[str, ...] | None = None
+    table: str = TABLE  # the tables' name (a test daemon uses its own)
 
 
 # -- validation: nothing user-given reaches the script unchecked --------------------------
@@ -173,6 +176,12 @@ def _net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(text)
     except ValueError:
         raise errdefs.InvalidArgument(f"invalid subnet {text!r}") from None
+
+
+def _table(name: str) -> str:
+    if not _TABLE.match(name):
+        raise errdefs.InvalidArgument(f"invalid nftables table name {name!r}")
+    return name
 
 
 def _fam(version: int) -> str:
@@ -253,17 +262,17 @@ def _chain(name: str, rules: Sequence[str], indent: str = "\t") -> list[str]:
     return [f"{indent}chain {name} {{", *(f"{indent}\t{r}" for r in rules), f"{indent}}}"]
 
 
-def _bridge_table(networks: Sequence[Network]) -> list[str]:
+def _bridge_table(networks: Sequence[Network], table: str) -> list[str]:
     rules: list[str] = []
     for n in networks:
         if not n.icc:
             for s in map(_net, n.subnets):
                 fam = _fam(s.version)
                 rules.append(f"{fam} saddr {s} {fam} daddr {s} drop")
-    out = [f"add table bridge {TABLE}", f"delete table bridge {TABLE}"]
+    out = [f"add table bridge {table}", f"delete table bridge {table}"]
     if rules:
         out += [
-            f"table bridge {TABLE} {{",
+            f"table bridge {table} {{",
             "\tchain forward {",
             "\t\ttype filter hook forward priority 0; policy accept;",
             *(f"\t\t{r}" for r in rules),
@@ -280,7 +289,7 @@ def render(state: State) -> str:
     bridges = [_ifname(n.bridge) for n in nets]
     if len(set(bridges)) != len(bridges):
         raise errdefs.InvalidArgument("two networks on one bridge")
-    t = f"inet {TABLE}"
+    t = f"inet {_table(state.table)}"
     lines = [
         "# berth's firewall: generated, applied with nft -f (one transaction)",
         f"add table {t}",
@@ -311,13 +320,14 @@ def render(state: State) -> str:
     lines += _chain("output", ["fib daddr type local jump ports"])
     lines += _chain("postrouting", _postrouting(nets))
     lines.append("}")
-    lines += _bridge_table(nets)
+    lines += _bridge_table(nets, state.table)
     return "\n".join(lines) + "\n"
 
 
-def render_delete() -> str:
+def render_delete(table: str = TABLE) -> str:
     """The script that removes berth's tables, whether or not they exist."""
-    return "".join(f"add table {f} {TABLE}\ndelete table {f} {TABLE}\n" for f in ("inet", "bridge"))
+    table = _table(table)
+    return "".join(f"add table {f} {table}\ndelete table {f} {table}\n" for f in ("inet", "bridge"))
 
 
 def sysctls(state: State) -> dict[str, str]:
@@ -350,30 +360,34 @@ def apply(script: str, netns: str | None = None) -> None:
     _nft(["-f", "-"], netns, script)
 
 
-def delete(netns: str | None = None) -> None:
+def delete(netns: str | None = None, table: str = TABLE) -> None:
     """Remove berth's tables (the user's ``berth-user`` rules with them)."""
-    apply(render_delete(), netns)
+    apply(render_delete(table), netns)
 
 
-def current(netns: str | None = None) -> dict[str, str]:
+def current(netns: str | None = None, table: str = TABLE) -> dict[str, str]:
     """berth's tables as they are in the kernel: ``{"inet berth": <nft list table …>}``,
     for reconciliation on start (empty when there are none)."""
     listing = json.loads(_nft(["-j", "list", "tables"], netns) or "{}")
     out: dict[str, str] = {}
     for item in listing.get("nftables", []):
-        table = item.get("table")
-        if table and table.get("name") == TABLE:
-            key = f"{table['family']} {TABLE}"
-            out[key] = _nft(["list", "table", table["family"], TABLE], netns)
+        t = item.get("table")
+        if t and t.get("name") == table:
+            out[f"{t['family']} {table}"] = _nft(["list", "table", t["family"], table], netns)
     return out
 
 
-def host_input_policy(chains_json: str) -> Literal["accept", "drop"]:
+def list_chains_json(netns: str | None = None) -> str:
+    """``nft -j list chains``: what :func:`host_input_policy` reads."""
+    return _nft(["-j", "list", "chains"], netns)
+
+
+def host_input_policy(chains_json: str, table: str = TABLE) -> Literal["accept", "drop"]:
     """``drop`` when a filter chain of the host on the input hook (in any table but
     berth's) has policy drop, from ``nft -j list chains``; else ``accept``."""
     for item in json.loads(chains_json or "{}").get("nftables", []):
         c = item.get("chain")
-        if not c or c.get("table") == TABLE or c.get("family") not in ("ip", "ip6", "inet"):
+        if not c or c.get("table") == table or c.get("family") not in ("ip", "ip6", "inet"):
             continue
         if c.get("hook") == "input" and c.get("type") == "filter" and c.get("policy") == "drop":
             return "drop"

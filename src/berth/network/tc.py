@@ -30,6 +30,7 @@ removes it all (and :func:`berth.network.links.disconnect` deletes the ifb).
 from __future__ import annotations
 
 import errno
+import re
 from typing import TYPE_CHECKING, Any
 
 from berth import errdefs
@@ -39,7 +40,7 @@ from berth.network.links import ifb_name
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
 
-__all__ = ["TBF_LATENCY_MS", "bucket_bytes", "clear", "limit"]
+__all__ = ["TBF_LATENCY_MS", "bucket_bytes", "clear", "limit", "parse_bandwidth", "parse_rate"]
 
 TBF_LATENCY_MS = 100
 _MIN_BUCKET = 16 * 1024
@@ -47,6 +48,43 @@ _MAX_BPS = (2**32 - 1) * 8  # tbf's 32-bit rate in bytes/s (TCA_TBF_RATE64 not u
 _ROOT = 0xFFFFFFFF
 _INGRESS = 0xFFFF0000
 _ETH_P_ALL = 0x0003
+
+
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)(bit|bps|b)?$", re.IGNORECASE)
+_SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def parse_rate(text: str) -> int:
+    """A rate as tc(8) writes it, in bits per second: ``10mbit``, ``500kbit``, ``1gbit``
+    (bits, SI), ``2mbps`` (tc's *bytes* per second), a bare number (bit/s)."""
+    m = _RATE.match(text.strip())
+    if not m:
+        raise errdefs.InvalidArgument(f"invalid rate {text!r}: want e.g. 10mbit, 500kbit, 1gbit")
+    value = float(m.group(1)) * _SCALE[m.group(2).lower()]
+    if (m.group(3) or "").lower() == "bps":
+        value *= 8
+    bps = int(value)
+    _check(bps, "network")
+    return bps
+
+
+def parse_bandwidth(text: str) -> tuple[int | None, int | None]:
+    """``--network-bandwidth``: one rate for both ways (``10mbit``), or per direction
+    (``egress=10mbit,ingress=50mbit``; either may be left out); (egress, ingress) in
+    bit/s, None where unlimited."""
+    if "=" not in text:
+        bps = parse_rate(text)
+        return bps, bps
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in ("egress", "ingress") or key in out:
+            raise errdefs.InvalidArgument(
+                f"invalid network bandwidth {text!r}: want RATE or egress=RATE,ingress=RATE"
+            )
+        out[key] = parse_rate(value)
+    return out.get("egress"), out.get("ingress")
 
 
 def bucket_bytes(bps: int) -> int:

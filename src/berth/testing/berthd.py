@@ -10,6 +10,8 @@ The directory lives under /tmp with a short name: unix socket paths must fit in 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import http.client
 import os
 import shutil
@@ -44,6 +46,9 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
+TEST_POOL = "base=10.213.0.0/16,size=24"  # test daemons' subnets
+
+
 class Berthd:
     def __init__(self, name: str, *args: str, base: str | None = None) -> None:
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:24]
@@ -56,6 +61,9 @@ class Berthd:
         self.args = list(args)
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
+        tag = hashlib.sha256(self.dir.encode()).hexdigest()[:6]
+        self.bridge = f"berth-t{tag}"
+        self.nft_table = f"berth_t{tag}"
 
     @classmethod
     def start(cls, name: str, *args: str, timeout: float = 10.0) -> Berthd:
@@ -71,6 +79,9 @@ class Berthd:
         """The command line; a ``{}`` config file unless the test gives one, so that the
         host's /etc/berth/daemon.json never leaks into a test."""
         cmd = [*berthd_command(), "--root", self.root, "--exec-root", self.exec_root, "-H", self.host]
+        if not any(a in ("-b", "--bridge") for a in self.args):
+            # the test's own bridge, nftables table and subnets: never the host's berth0
+            cmd += ["--bridge", self.bridge, "--nft-table", self.nft_table, "--default-address-pool", TEST_POOL]
         if not any(a == "--config-file" or a.startswith("--config-file=") for a in self.args):
             empty = os.path.join(self.dir, "daemon.json")
             if not os.path.exists(empty):
@@ -151,10 +162,37 @@ class Berthd:
         _unmount_under(self.dir)
         if ids:
             _remove_cgroups(set(ids))
+        self._remove_networking()
         from berth.cgroups.parents import remove_empty
 
         remove_empty("/berth")  # the daemon's default parent, once empty
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _remove_networking(self) -> None:
+        """The bridges of the daemon's networks, its nftables tables and its FORWARD hole
+        (berthd removes them itself when it stops with nothing running)."""
+        import json
+        import sqlite3
+
+        from berth.network import hostfw
+
+        bridges = {self.bridge}
+        db = os.path.join(self.root, "berth.db")
+        if os.path.exists(db):
+            with contextlib.suppress(sqlite3.Error):
+                conn = sqlite3.connect(db)
+                try:
+                    for (doc,) in conn.execute("SELECT doc FROM networks"):
+                        with contextlib.suppress(ValueError):
+                            if json.loads(doc).get("Bridge"):
+                                bridges.add(json.loads(doc)["Bridge"])
+                finally:
+                    conn.close()
+        for br in bridges:
+            subprocess.run(["ip", "link", "del", br], capture_output=True, check=False)
+        for family in ("inet", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, self.nft_table], capture_output=True, check=False)
+        hostfw.remove(self.nft_table)
 
     def _container_ids(self) -> list[str]:
         try:

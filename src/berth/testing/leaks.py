@@ -61,8 +61,11 @@ def snapshot() -> Snapshot:
     s.cgroups = _cgroup_dirs()
     s.netns = {ln.split()[0] for ln in _run("ip", "netns", "list").splitlines() if MARK in ln}
     names = [ln.split(":")[1].strip().split("@")[0] for ln in _run("ip", "-o", "link", "show").splitlines()]
-    # berth's own names, and the host-side veths / ifbs of berth.network.links (vb…, ib…)
-    s.links = {n for n in names if MARK in n or (len(n) == 12 and n[:2] in ("vb", "ib"))}
+    # berth's own names, the host-side veths / ifbs of berth.network.links (vb…, ib…) and
+    # user-defined networks' bridges (br-<id>)
+    s.links = {
+        n for n in names if MARK in n or (len(n) == 12 and n[:2] in ("vb", "ib")) or (len(n) == 15 and n.startswith("br-"))
+    }
     s.nft = {ln.strip() for ln in _run("nft", "list", "tables").splitlines() if MARK in ln}
     me = os.getpid()
     for pid in os.listdir("/proc"):

@@ -135,6 +135,7 @@ CONTAINER_FLAGS: list[Flag] = [
     _f("net-alias", L, "Add network-scoped alias for the container", hidden=True),
     _f("network", S, "Connect a container to a network"),
     _f("network-alias", L, "Add network-scoped alias for the container"),
+    _f("network-bandwidth", S, "Limit the container's network bandwidth (berth): RATE both ways, or egress=RATE,ingress=RATE (tc rates: 10mbit, 500kbit)"),
     _f("no-healthcheck", B, "Disable any container-specified HEALTHCHECK"),
     _f("oom-kill-disable", B, "Disable OOM Killer"),
     _f("oom-score-adj", S, "Tune host's OOM preferences (-1000 to 1000)"),
@@ -528,6 +529,8 @@ def build(opts: dict[str, Any], args: list[str], console_size: tuple[int, int] =
     host["ReadonlyPaths"] = None
     if opts.get("init"):
         host["Init"] = True
+    if opts.get("network_bandwidth"):
+        host["NetworkBandwidth"] = opts["network_bandwidth"]
     on_failure = opts.get("health_on_failure") or ""
     if on_failure:
         if on_failure not in ("none", "kill", "restart", "stop"):

@@ -8,7 +8,10 @@
   its lines; for a container in its own network namespace, loopback nameservers of the
   host (systemd-resolved's 127.0.0.53, dnsmasq on 127.0.0.1) cannot work inside, so they
   are dropped, and when none is left Google's public servers are the fallback as in
-  Docker.
+  Docker. On a user-defined network the only nameserver is berth's resolver at
+  127.0.0.11 (with ``options ndots:0``), which forwards what it does not know.
+- ``--add-host NAME:host-gateway`` names the gateway of the container's first network
+  (the host, as seen from the container).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from collections.abc import Sequence
 from berth import errdefs
 from berth.linux.fs import atomic_write
 
-__all__ = ["hosts_file", "resolv_conf", "write_host_files"]
+__all__ = ["EMBEDDED_DNS", "hosts_file", "resolv_conf", "write_host_files"]
 
 _LOOPBACK = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 _IPV6_EXTRA = "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 _FALLBACK_DNS = ("8.8.8.8", "8.8.4.4")
+EMBEDDED_DNS = "127.0.0.11"
 
 
-def hosts_file(hostname: str, addresses: Sequence[str], extra_hosts: Sequence[str]) -> str:
+def hosts_file(hostname: str, addresses: Sequence[str], extra_hosts: Sequence[str], host_gateway: str = "") -> str:
     out = _LOOPBACK + _IPV6_EXTRA
     for entry in extra_hosts:
         host, sep, ip = entry.partition(":")
@@ -36,9 +40,11 @@ def hosts_file(hostname: str, addresses: Sequence[str], extra_hosts: Sequence[st
         if not sep or not host or not ip:
             raise errdefs.InvalidArgument(f"invalid argument \"{entry}\" for \"--add-host\" flag: bad format for add-host: \"{entry}\"")
         if ip == "host-gateway":
-            raise errdefs.InvalidArgument(
-                f"add-host '{entry}': host-gateway needs a bridge network, and this container has none"
-            )
+            if not host_gateway:
+                raise errdefs.InvalidArgument(
+                    f"add-host '{entry}': host-gateway needs a bridge network, and this container has none"
+                )
+            ip = host_gateway
         out += f"{ip}\t{host}\n"
     for addr in addresses:
         out += f"{addr}\t{hostname}\n"
@@ -51,6 +57,7 @@ def resolv_conf(
     search: Sequence[str],
     options: Sequence[str],
     own_netns: bool,
+    embedded_dns: bool = False,
 ) -> str:
     nameservers: list[str] = []
     searches: list[str] = []
@@ -68,7 +75,12 @@ def resolv_conf(
             opts += words[1:]
         else:
             others.append(line)
-    if dns:
+    if embedded_dns:
+        # berth's resolver in the container's namespace answers, and forwards the rest
+        # to --dns or the host's servers (berth.network.dns); ndots:0 as Docker
+        nameservers = [EMBEDDED_DNS]
+        opts = ["ndots:0", *(o for o in opts if not o.startswith("ndots:"))]
+    elif dns:
         nameservers = list(dns)
     elif own_netns:
         nameservers = [n for n in nameservers if not (n.startswith("127.") or n == "::1")]
@@ -97,6 +109,8 @@ def write_host_files(
     dns_options: Sequence[str],
     own_netns: bool,
     host_mode: bool,
+    embedded_dns: bool = False,
+    host_gateway: str = "",
 ) -> tuple[str, str, str]:
     """Write ``hostname``, ``hosts`` and ``resolv.conf`` under ``directory``; their paths.
     With host networking the host's own /etc/hosts is the base, as in Docker."""
@@ -113,10 +127,10 @@ def write_host_files(
         except OSError:
             hosts = _LOOPBACK
         if extra_hosts:
-            hosts += hosts_file("", (), extra_hosts).removeprefix(_LOOPBACK + _IPV6_EXTRA)
+            hosts += hosts_file("", (), extra_hosts, host_gateway).removeprefix(_LOOPBACK + _IPV6_EXTRA)
     else:
-        hosts = hosts_file(hostname, addresses, extra_hosts)
+        hosts = hosts_file(hostname, addresses, extra_hosts, host_gateway)
     atomic_write(paths[0], (hostname + "\n").encode())
     atomic_write(paths[1], hosts.encode())
-    atomic_write(paths[2], resolv_conf(host_resolv, dns, dns_search, dns_options, own_netns).encode())
+    atomic_write(paths[2], resolv_conf(host_resolv, dns, dns_search, dns_options, own_netns, embedded_dns).encode())
     return paths[0], paths[1], paths[2]

@@ -243,6 +243,9 @@ class HostConfig:
     # berth's addition: what to do with a container that turns unhealthy
     # (none | kill | restart | stop), as podman's --health-on-failure.
     health_on_failure: str = ""
+    # berth's addition: per-container bandwidth limits (--network-bandwidth), tc(8)
+    # rates: "10mbit" both ways, or "egress=10mbit,ingress=50mbit"
+    network_bandwidth: str = ""
 
 
 @dataclass
@@ -295,14 +298,28 @@ class MountPoint:
 
 @dataclass
 class EndpointSettings:
+    """A container's attachment to one network: what was asked (``ipv4_requested``,
+    ``ipv6_requested``, aliases, links, driver options — kept while it is stopped) and,
+    while it runs, what it got (endpoint, addresses, MAC; cleared when it stops, as in
+    Docker)."""
+
     network_id: str = ""
     endpoint_id: str = ""
     gateway: str = ""
     ip_address: str = ""
     ip_prefix_len: int = 0
+    ipv6_gateway: str = ""
+    global_ipv6_address: str = ""
+    global_ipv6_prefix_len: int = 0
     mac_address: str = ""
     aliases: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
     dns_names: list[str] = field(default_factory=list)
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    ipv4_requested: str = ""
+    ipv6_requested: str = ""
+    mac_requested: str = ""
+    ifname: str = ""  # inside the container: eth0, eth1, …
 
 
 @dataclass

@@ -40,7 +40,16 @@ from typing import Any, Protocol
 from berth import errdefs, ids
 from berth.cgroups.parents import remove_empty as remove_empty_cgroups
 from berth.cgroups.prime import prime as prime_cgroup_lock
-from berth.engine.containers import merge, mounts, mountsetup, policy, spec, user, validate
+from berth.engine.containers import (
+    merge,
+    mounts,
+    mountsetup,
+    networking,
+    policy,
+    spec,
+    user,
+    validate,
+)
 from berth.engine.containers.health import ExecProbe, HealthMonitor
 from berth.engine.containers.hostfiles import write_host_files
 from berth.engine.containers.model import (
@@ -54,6 +63,7 @@ from berth.engine.containers.model import (
 from berth.engine.containers.names import random_name, validate_name
 from berth.engine.containers.store import ContainerStore
 from berth.engine.events import EventBus
+from berth.engine.networks.service import NetworkService
 from berth.images import ImageDetail
 from berth.logs.timefmt import format_nano
 from berth.network import netns
@@ -63,7 +73,7 @@ from berth.snapshots import OverlaySnapshotter
 from berth.snapshots.mount import mount_all, unmount
 from berth.volumes import dir_size
 
-__all__ = ["ContainerService", "ServiceConfig", "WaitResult", "builtin_network_id"]
+__all__ = ["ContainerService", "ServiceConfig", "WaitResult"]
 
 log = logging.getLogger("berthd.containers")
 
@@ -106,7 +116,7 @@ class ServiceConfig:
     cgroup_v2: bool = False
     ncpu: int = 1
     log_opts: Mapping[str, str] = field(default_factory=lambda: {"max-size": "10m", "max-file": "3"})
-    default_network: str = "none"
+    default_network: str = "bridge"
     init_path: str = ""  # host path of the --init binary (tini-static); "" = none installed
 
 
@@ -127,14 +137,6 @@ class _Run:
 
 def now_rfc3339() -> str:
     return format_nano(time.time_ns())
-
-
-def builtin_network_id(name: str) -> str:
-    """A stable 64-hex id for the built-in ``none`` and ``host`` networks (the networking
-    service will own network records; these two exist on every host)."""
-    import hashlib
-
-    return hashlib.sha256(f"berth-builtin-network:{name}".encode()).hexdigest()
 
 
 class ContainerService:
@@ -164,6 +166,7 @@ class ContainerService:
         self.health = HealthMonitor(self, ExecProbe(self))  # healthchecks: health.py
         self._last_start_error: dict[str, errdefs.BerthError] = {}
         self._on_close: builtins.list[Callable[[], None]] = []
+        self.networks: NetworkService | None = None  # set by the daemon's wiring
         os.makedirs(self._containers_dir, 0o711, exist_ok=True)
         os.makedirs(os.path.join(cfg.exec_root, "s"), 0o700, exist_ok=True)
 
@@ -231,6 +234,7 @@ class ContainerService:
         host_config: HostConfig,
         *,
         platform: str = "",
+        endpoints: Mapping[str, EndpointSettings] | None = None,
     ) -> tuple[Container, builtins.list[str]]:
         if not config.image:
             raise errdefs.InvalidArgument("Config.Image: no image given")
@@ -258,19 +262,9 @@ class ContainerService:
             )
         merged = merge.merge_image_config(config, image.config)
         path, args = merge.process_args(merged)
-        if not host_config.network_mode or host_config.network_mode == "default":
-            host_config.network_mode = self.cfg.default_network
-        validate.check_network_exists(host_config.network_mode)
-        if (host_config.port_bindings and any(host_config.port_bindings.values())) or host_config.publish_all_ports:
-            if host_config.network_mode == "host":
-                warnings.append("Published ports are discarded when using host network mode")
-                host_config.port_bindings = {}
-                host_config.publish_all_ports = False
-            else:
-                raise errdefs.InvalidArgument(
-                    "publishing ports needs bridge networking, which this berth does not have "
-                    "yet: use --network host, or run without -p/-P"
-                )
+        if not host_config.network_mode:
+            host_config.network_mode = "default"
+        requested = networking.requested_networks(self, host_config, merged, endpoints or {}, warnings)
         cid = ids.new_id()
         if not merged.hostname:
             merged.hostname = cid[:12] if host_config.network_mode != "host" else socket.gethostname()
@@ -293,11 +287,7 @@ class ContainerService:
         hcd = c.host_config
         if hcd.resources.pids_limit is not None and hcd.resources.pids_limit <= 0:
             hcd.resources.pids_limit = None  # unlimited, as dockerd normalises it
-        if hcd.network_mode in ("none", "host"):
-            # the built-in networks a container of that mode is attached to (ps, inspect)
-            c.network_settings.networks = {
-                hcd.network_mode: EndpointSettings(network_id=builtin_network_id(hcd.network_mode))
-            }
+        c.network_settings.networks = requested
         hcd.shm_size = hcd.shm_size or 64 << 20
         hcd.ipc_mode = hcd.ipc_mode or "private"
         hcd.cgroupns_mode = hcd.cgroupns_mode or ("private" if self.cfg.cgroup_v2 else "host")
@@ -396,24 +386,32 @@ class ContainerService:
             user_mounts = mountsetup.oci_mounts(c, rootfs, self.volumes, mounted)
             hc = c.host_config
             host_mode = hc.network_mode == "host"
+            uid, gid, groups = user.resolve_user(rootfs, c.config.user, hc.group_add)
+            mounts.make_working_dir(rootfs, c.config.working_dir)
+            netns_path, pid_path, ipc_path = self._joined_namespaces(c)
+            addresses: builtins.list[str] = []
+            embedded_dns = False
+            gateway = ""
+            if netns_path is None and not host_mode:
+                netns_path = netns.create(self.netns_path(c))
+                c.network_settings.sandbox_key = netns_path
+                if self.networks is not None:
+                    joined = self.networks.join(c, netns_path)
+                    addresses, embedded_dns, gateway = joined.addresses, joined.embedded_dns, joined.gateway
             hostname_path, hosts_path, resolv_path = write_host_files(
                 self.bundle(c),
                 hostname=c.config.hostname,
-                addresses=(),
+                addresses=addresses,
                 extra_hosts=hc.extra_hosts,
                 dns=hc.dns,
                 dns_search=hc.dns_search,
                 dns_options=hc.dns_options,
                 own_netns=not host_mode,
                 host_mode=host_mode,
+                embedded_dns=embedded_dns,
+                host_gateway=gateway,
             )
             c.hostname_path, c.hosts_path, c.resolv_conf_path = hostname_path, hosts_path, resolv_path
-            uid, gid, groups = user.resolve_user(rootfs, c.config.user, hc.group_add)
-            mounts.make_working_dir(rootfs, c.config.working_dir)
-            netns_path, pid_path, ipc_path = self._joined_namespaces(c)
-            if netns_path is None and hc.network_mode != "host":
-                netns_path = netns.create(self.netns_path(c))
-                c.network_settings.sandbox_key = netns_path
             doc = spec.build_spec(
                 spec.SpecInput(
                     container=c,
@@ -543,7 +541,12 @@ class ContainerService:
 
     def _release(self, c: Container, rootfs_mounted: bool = True, mounted: Sequence[tuple[str, str]] | None = None) -> None:
         """Undo what start made outside the runtime: the rootfs mount, the network
-        namespace, volume mounts."""
+        namespace and the container's endpoints, volume mounts."""
+        if self.networks is not None:
+            try:
+                self.networks.leave(c)
+            except errdefs.BerthError as exc:
+                log.warning("leave networks of %s: %s", c.id[:12], exc.message)
         netns.remove(self.netns_path(c))
         c.network_settings.sandbox_key = ""
         if rootfs_mounted:
@@ -936,6 +939,8 @@ class ContainerService:
                 c.state.status = "paused" if c.state.paused else "running"
                 c.state.pid = int(st.get("pid") or c.state.pid)
                 self.store.save(c)
+                if self.networks is not None and c.network_settings.sandbox_key:
+                    self.networks.restore(c, c.network_settings.sandbox_key)
                 self.health.start(c)  # healthchecks: health.py
                 run.monitor = threading.Thread(target=self._monitor, args=(c.id, run), daemon=True)
                 run.monitor.start()
