@@ -40,6 +40,7 @@ from berth.engine.df import DiskUsageService
 from berth.engine.events import EventBus
 from berth.engine.image_archive import ImageArchive
 from berth.engine.images import ImageEngine
+from berth.engine.networks.engine import NetworkEngine
 from berth.engine.networks.service import NetworkConfig, NetworkService
 from berth.engine.system import ContainerCounts, SystemConfig, SystemService, engine_id
 from berth.engine.volumes import VolumeEngine
@@ -184,7 +185,7 @@ def build_containers(
     return service
 
 
-def build_router(services: Services, networks: networks_api.NetworksBackend | None = None) -> Router:
+def build_router(services: Services) -> Router:
     router = Router()
     system_api.register(router, services.system)
     archive = ImageArchive(services.images.service)
@@ -193,8 +194,7 @@ def build_router(services: Services, networks: networks_api.NetworksBackend | No
     df_api.register(router, DiskUsageService(services.images.service, services.containers, services.volumes.service))
     auth_api.register(router, services.images)
     volumes_api.register(router, services.volumes)
-    if networks is not None:
-        networks_api.register(router, networks)
+    networks_api.register(router, NetworkEngine(services.networks, services.containers))
     containers_api.register(router, services.containers)
     container_archive_api.register(router, container_archive_api.backend_for(services.containers, services.images.service))
     container_ops_api.register(router, services.containers)

@@ -506,7 +506,8 @@ class NetworkService:
             made = links.connect(
                 netns_path, n.bridge,
                 address_cidr=v4.with_prefix(addr), gateway=str(v4.gateway), ifname=ifname,
-                mac=(ep.mac_requested or None) if first else None, mtu=self._mtu(n), default_route=first,
+                mac=(ep.mac_requested or None) if first else None, mtu=self._mtu(n),
+                default_route=first and not n.internal,  # an internal network has no way out
                 address6_cidr=v6.with_prefix(addr6) if v6 and addr6 else None,
                 gateway6=str(v6.gateway) if v6 else None, endpoint_id=eid,
             )  # fmt: skip
