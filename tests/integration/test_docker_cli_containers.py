@@ -84,9 +84,11 @@ def test_stdin_env_user_workdir_limits(daemon: Berthd, busybox: str) -> None:
 
 
 def test_network_modes(daemon: Berthd, busybox: str) -> None:
-    none = docker(daemon, "run", "--rm", "busybox", "ip", "-o", "link").stdout
+    none = docker(daemon, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link").stdout
     assert [line.split(":")[1].strip() for line in none.splitlines()] == ["lo"]
     assert "UP" in none
+    bridge = docker(daemon, "run", "--rm", "busybox", "ip", "-o", "link").stdout  # the default: bridge
+    assert [line.split(":")[1].strip().split("@")[0] for line in bridge.splitlines()] == ["lo", "eth0"]
     host = docker(daemon, "run", "--rm", "--network", "host", "busybox", "ip", "-o", "link").stdout
     assert len(host.splitlines()) == len(open("/proc/net/dev").read().splitlines()) - 2
     p = docker(daemon, "run", "--rm", "--network", "host", "busybox", "hostname")

@@ -130,6 +130,20 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "prune": "volume_prune",
         },
     ),
+    "network": (
+        "Manage networks",
+        {
+            "connect": "network_connect",
+            "create": "network_create",
+            "disconnect": "network_disconnect",
+            "inspect": "network_inspect",
+            "ls": "network_ls",
+            "list": "network_ls",
+            "prune": "network_prune",
+            "rm": "network_rm",
+            "remove": "network_rm",
+        },
+    ),
 }
 
 GLOBAL_FLAGS = [

@@ -483,3 +483,36 @@ class Client:
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         doc: dict[str, Any] = self.get_json(f"/exec/{exec_id}/json")
         return doc
+
+    # --- networks ---
+
+    def network_create(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /networks/create``: ``{"Id": …, "Warning": …}``."""
+        doc: dict[str, Any] = self.post_json("/networks/create", None, dict(body))
+        return doc
+
+    def network_list(self, filters: str = "") -> list[dict[str, Any]]:
+        """``GET /networks``; ``filters`` as :func:`berth.api.filters.encode` writes them."""
+        doc: list[dict[str, Any]] = self.get_json("/networks", {"filters": filters} if filters else None)
+        return doc
+
+    def network_inspect(self, ref: str, verbose: bool = False, scope: str = "") -> dict[str, Any]:
+        query = {"verbose": "true" if verbose else None, "scope": scope or None}
+        doc: dict[str, Any] = self.get_json(f"/networks/{ref}", query)
+        return doc
+
+    def network_remove(self, ref: str) -> None:
+        self.request("DELETE", f"/networks/{ref}").read()
+
+    def network_prune(self, filters: str = "") -> list[str]:
+        """The names of the networks removed."""
+        doc = self.post_json("/networks/prune", {"filters": filters} if filters else None)
+        return list((doc or {}).get("NetworksDeleted") or [])
+
+    def network_connect(self, ref: str, container: str, endpoint_config: Mapping[str, Any] | None = None) -> None:
+        body = {"Container": container, "EndpointConfig": dict(endpoint_config or {})}
+        self.request("POST", f"/networks/{ref}/connect", None, body).read()
+
+    def network_disconnect(self, ref: str, container: str, force: bool = False) -> None:
+        body = {"Container": container, "Force": force}
+        self.request("POST", f"/networks/{ref}/disconnect", None, body).read()
