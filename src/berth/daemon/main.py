@@ -75,10 +75,16 @@ async def run(cfg: DaemonConfig) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     loop.set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="berthd"))
-    # off the loop: restoring containers and making bridges (pyroute2 runs its own loop)
-    services = await asyncio.to_thread(build_services, cfg)
-    server = build_api(services)
+    # the listeners first: a bad -H fails before anything (bridges, firewall) is made
     listeners: list[Listener] = open_listeners(cfg)
+    try:
+        # off the loop: restoring containers and making bridges (pyroute2 runs its own loop)
+        services = await asyncio.to_thread(build_services, cfg)
+    except BaseException:
+        for lst in listeners:
+            lst.close()
+        raise
+    server = build_api(services)
     stop = asyncio.Event()
     got: list[str] = []
 
