@@ -383,3 +383,23 @@ def test_bad_input(client: docker.DockerClient) -> None:
         assert [x.name for x in client.containers.list(all=True)] == []
     finally:
         net.remove()
+
+
+def test_ipv6_dual_stack(client: docker.DockerClient) -> None:
+    net = client.networks.create("six", enable_ipv6=True)
+    web = serve_http(client, "web6", network="six")
+    try:
+        cfg = {c["Subnet"]: c for c in net.attrs["IPAM"]["Config"]}
+        v6 = next(s for s in cfg if ":" in s)
+        assert v6.startswith("fd") and v6.endswith("/64")
+        web.reload()
+        ep = web.attrs["NetworkSettings"]["Networks"]["six"]
+        assert ep["GlobalIPv6Address"].startswith(v6.split("::")[0]) and ep["GlobalIPv6PrefixLen"] == 64
+        assert ep["IPAddress"].startswith("10.213.")
+        code, out = sh(client, f"ping6 -c1 -W2 {ep['GlobalIPv6Address']} && nslookup -type=AAAA web6 127.0.0.11 && "
+                       "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc web6 80", network="six")  # fmt: skip
+        assert code == 0, out
+        assert ep["GlobalIPv6Address"] in out and "hello" in out
+    finally:
+        web.remove(force=True)
+        net.remove()
