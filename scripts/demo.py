@@ -6,8 +6,9 @@
 2. berthd and images: start a local registry (Debian's docker-registry on 127.0.0.1) and
    berthd; with the berth CLI import the busybox rootfs as an image, push it to the
    registry, remove it, pull it back, list and inspect it, show `system df`.
-3. containers: `berth run` a busybox web server (httpd) with a named volume, fetch its
-   page, `ps`, `logs`, `exec` into it, `stop`, `rm`."""
+3. containers and networks: `berth run` a busybox web server (httpd) with a named volume
+   on a network of its own, its port published with -p; fetch the page with curl on the
+   host and by name from a second container; `port`, `ps`, `logs`, `exec`, `stop`, `rm`."""
 
 from __future__ import annotations
 
@@ -97,14 +98,15 @@ def images_demo(tdir: str, tmp: str) -> int:
 
 
 def containers_demo(berth: str, env: dict[str, str], ref: str) -> int:
-    """A busybox web server with a volume: run, fetch a page, ps, logs, exec, stop, rm."""
+    """A busybox web server with a volume on a network of its own, its port published:
+    run, fetch the page with curl, reach it by name from a second container, ps, logs,
+    exec, stop, rm."""
     import time
-    import urllib.request
 
     from berth.testing.registry import free_port
 
     port = free_port()
-    script = f'echo "hello from a berth container" > /www/index.html && exec httpd -f -v -p 127.0.0.1:{port} -h /www'
+    script = 'echo "hello from a berth container" > /www/index.html && exec httpd -f -v -p 80 -h /www'
 
     def show(*cmd: str) -> int:
         print("$ berth " + " ".join(c if " " not in c else repr(c) for c in cmd))
@@ -112,29 +114,34 @@ def containers_demo(berth: str, env: dict[str, str], ref: str) -> int:
         print()
         return code
 
-    # --network host until bridge networking lands: the page is then on the host's loopback
-    if show("run", "-d", "--name", "web", "--init", "--network", "host", "-v", "demo-www:/www",
-            "--memory", "64m", ref, "sh", "-c", script) != 0:  # fmt: skip
+    if show("network", "create", "demo-net") != 0:
         return 1
     try:
-        url = f"http://127.0.0.1:{port}/"
-        for _ in range(100):
-            try:
-                body = urllib.request.urlopen(url, timeout=2).read().decode()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            print(f"no answer on {url}")
+        if show("run", "-d", "--name", "web", "--init", "--network", "demo-net", "-p", f"{port}:80",
+                "-v", "demo-www:/www", "--memory", "64m", ref, "sh", "-c", script) != 0:  # fmt: skip
             return 1
-        print(f"$ curl {url}\n{body}")
-        for cmd in (["ps"], ["logs", "web"], ["exec", "web", "ls", "-l", "/www"],
-                    ["inspect", "--format", "{{.State.Status}} pid={{.State.Pid}} memory={{.HostConfig.Memory}}", "web"],
-                    ["stop", "web"], ["ps", "-a"]):  # fmt: skip
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(100):  # the server may still be starting
+            p = subprocess.run(["curl", "-fsS", "-m", "2", url], capture_output=True, text=True, check=False)
+            if p.returncode == 0:
+                break
+            time.sleep(0.05)
+        else:
+            print(f"no answer on {url}: {p.stderr}")
+            return 1
+        print(f"$ curl {url}\n{p.stdout}")
+        get = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc web 80 | tail -1"
+        for cmd in (["port", "web"],
+                    ["run", "--rm", "--network", "demo-net", ref, "sh", "-c", get],
+                    ["ps"], ["logs", "web"], ["exec", "web", "ls", "-l", "/www"],
+                    ["inspect", "--format", "{{.State.Status}} ip={{.NetworkSettings.Networks.demo-net.IPAddress}} "
+                     "memory={{.HostConfig.Memory}}", "web"],
+                    ["network", "ls"], ["stop", "web"], ["ps", "-a"]):  # fmt: skip
             if show(*cmd) != 0:
                 return 1
     finally:
         subprocess.run([berth, "rm", "-f", "web"], env=env, check=False, capture_output=True)
+        subprocess.run([berth, "network", "rm", "demo-net"], env=env, check=False, capture_output=True)
     return show("volume", "rm", "demo-www")
 
 

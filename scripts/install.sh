@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 # What berth uses on the host, and the peers the tests and benchmarks compare against.
-pkgs=(busybox-static libseccomp2 python3-venv iproute2 nftables util-linux procps runc crun tini)
+pkgs=(busybox-static libseccomp2 python3-venv iproute2 nftables iptables util-linux procps runc crun tini curl)
 peers=(docker.io containerd podman skopeo docker-registry hyperfine)
 want=("${pkgs[@]}")
 if [ "${BERTH_NO_PEERS:-0}" != 1 ]; then want+=("${peers[@]}"); fi
