@@ -403,3 +403,49 @@ def test_ipv6_dual_stack(client: docker.DockerClient) -> None:
     finally:
         web.remove(force=True)
         net.remove()
+
+
+def test_legacy_link_on_default_bridge_and_network_events(client: docker.DockerClient) -> None:
+    since = int(time.time()) - 1
+    web = serve_http(client, "lnkweb")
+    try:
+        code, out = sh(client, "grep lnkweb /etc/hosts; printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc db 80",
+                       links={"lnkweb": "db"})  # fmt: skip
+        assert code == 0, out
+        assert f"{ip_of(web, 'bridge')}\tdb {web.id[:12]} lnkweb" in out and "hello" in out
+    finally:
+        web.remove(force=True)
+    net = client.networks.create("evnet")
+    c = client.containers.create("busybox", ["true"], name="evc")
+    net.connect(c)
+    net.disconnect(c)
+    c.remove()
+    net.remove()
+    events = client.events(since=since, until=int(time.time()) + 1, decode=True, filters={"type": "network"})
+    seen = [(e["Action"], e["Actor"]["Attributes"].get("name")) for e in events]
+    for want in [("create", "evnet"), ("connect", "evnet"), ("disconnect", "evnet"), ("destroy", "evnet")]:
+        assert want in seen, seen
+
+
+def test_nothing_left_after_the_daemon_stops(client: docker.DockerClient, daemon: Berthd) -> None:
+    client.networks.create("gone")
+    c = serve_http(client, "gweb", network="gone", ports={"80/tcp": 18485})
+    assert "hello" in http_get("127.0.0.1", 18485)
+    c.remove(force=True)
+    client.close()
+    daemon.stop()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert daemon.bridge not in links and " br-" not in links and " vb" not in links
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert daemon.nft_table not in tables
+    assert os.listdir(os.path.join(daemon.exec_root, "netns")) == []
+    # and the next start makes them again, the network still there
+    daemon.launch()
+    c2 = docker.DockerClient(base_url=daemon.host, version="1.41", timeout=60)
+    try:
+        assert daemon.bridge in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        code, out = sh(c2, "ip route", network="gone")
+        assert code == 0 and "default via" in out
+        c2.networks.get("gone").remove()
+    finally:
+        c2.close()

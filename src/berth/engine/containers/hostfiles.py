@@ -10,6 +10,9 @@
   are dropped, and when none is left Google's public servers are the fallback as in
   Docker. On a user-defined network the only nameserver is berth's resolver at
   127.0.0.11 (with ``options ndots:0``), which forwards what it does not know.
+- ``--link other:alias`` on the default bridge: ``<other's address> alias <id[:12]> other``
+  lines, as Docker's legacy links (on user-defined networks links are names the
+  resolver answers instead).
 - ``--add-host NAME:host-gateway`` names the gateway of the container's first network
   (the host, as seen from the container).
 """
@@ -30,8 +33,16 @@ _FALLBACK_DNS = ("8.8.8.8", "8.8.4.4")
 EMBEDDED_DNS = "127.0.0.11"
 
 
-def hosts_file(hostname: str, addresses: Sequence[str], extra_hosts: Sequence[str], host_gateway: str = "") -> str:
+def hosts_file(
+    hostname: str,
+    addresses: Sequence[str],
+    extra_hosts: Sequence[str],
+    host_gateway: str = "",
+    links: Sequence[tuple[str, str]] = (),
+) -> str:
     out = _LOOPBACK + _IPV6_EXTRA
+    for ip, names in links:
+        out += f"{ip}\t{names}\n"
     for entry in extra_hosts:
         host, sep, ip = entry.partition(":")
         if not sep or not host or not ip:
@@ -111,6 +122,7 @@ def write_host_files(
     host_mode: bool,
     embedded_dns: bool = False,
     host_gateway: str = "",
+    links: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, str, str]:
     """Write ``hostname``, ``hosts`` and ``resolv.conf`` under ``directory``; their paths.
     With host networking the host's own /etc/hosts is the base, as in Docker."""
@@ -129,7 +141,7 @@ def write_host_files(
         if extra_hosts:
             hosts += hosts_file("", (), extra_hosts, host_gateway).removeprefix(_LOOPBACK + _IPV6_EXTRA)
     else:
-        hosts = hosts_file(hostname, addresses, extra_hosts, host_gateway)
+        hosts = hosts_file(hostname, addresses, extra_hosts, host_gateway, links)
     atomic_write(paths[0], (hostname + "\n").encode())
     atomic_write(paths[1], hosts.encode())
     atomic_write(paths[2], resolv_conf(host_resolv, dns, dns_search, dns_options, own_netns, embedded_dns).encode())

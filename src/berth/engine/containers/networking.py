@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from berth import errdefs
-from berth.engine.containers.model import ContainerConfig, EndpointSettings, HostConfig
+from berth.engine.containers.model import Container, ContainerConfig, EndpointSettings, HostConfig
 from berth.engine.networks import ports as portmod
 from berth.engine.networks.service import builtin_network_id
 from berth.network import tc
@@ -29,7 +29,7 @@ from berth.network import tc
 if TYPE_CHECKING:
     from berth.engine.containers.service import ContainerService
 
-__all__ = ["connect", "disconnect", "requested_networks"]
+__all__ = ["connect", "disconnect", "legacy_links", "requested_networks"]
 
 
 def requested_networks(
@@ -139,3 +139,24 @@ def disconnect(svc: ContainerService, net_ref: str, ref: str, force: bool) -> No
             networks.disconnected(c, n)
         del c.network_settings.networks[n.name]
         svc.store.save(c)
+
+
+def legacy_links(svc: ContainerService, c: Container) -> list[tuple[str, str]]:
+    """``--link other[:alias]`` on the default bridge: (address, names) lines for /etc/hosts
+    — ``other`` must be running (Docker refuses the start otherwise)."""
+    out = []
+    for link in c.host_config.links:
+        target, _, alias = link.partition(":")
+        target = target.lstrip("/")
+        alias = alias.rpartition("/")[2] or target
+        try:
+            other = svc.get(target)
+        except errdefs.NotFound:
+            raise errdefs.InvalidArgument(f"could not get container for {target}") from None
+        if not other.state.running:
+            raise errdefs.InvalidArgument(f"cannot link to a non running container: /{other.name} AS /{c.name}/{alias}")
+        ip = next((ep.ip_address for ep in other.network_settings.networks.values() if ep.ip_address), "")
+        if ip:
+            names = " ".join(dict.fromkeys([alias, other.id[:12], other.name]))
+            out.append((ip, names))
+    return out

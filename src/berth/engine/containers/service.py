@@ -410,6 +410,7 @@ class ContainerService:
                 host_mode=host_mode,
                 embedded_dns=embedded_dns,
                 host_gateway=gateway,
+                links=networking.legacy_links(self, c),
             )
             c.hostname_path, c.hosts_path, c.resolv_conf_path = hostname_path, hosts_path, resolv_path
             doc = spec.build_spec(

@@ -8,10 +8,23 @@ A network's ``doc`` column in berth.db is :func:`to_doc` of a :class:`Network`: 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BRIDGE_NAME_OPT", "ICC_OPT", "MASQ_OPT", "MTU_OPT", "EndpointView", "Network", "from_doc", "to_doc"]
+from berth import errdefs
+
+__all__ = [
+    "BRIDGE_NAME_OPT",
+    "ICC_OPT",
+    "MASQ_OPT",
+    "MTU_OPT",
+    "EndpointView",
+    "Network",
+    "bool_opt",
+    "from_doc",
+    "to_doc",
+]
 
 BRIDGE_NAME_OPT = "com.docker.network.bridge.name"
 ICC_OPT = "com.docker.network.bridge.enable_icc"
@@ -96,3 +109,15 @@ def from_doc(d: dict[str, Any]) -> Network:
         labels=dict(d.get("Labels") or {}),
         bridge=str(d.get("Bridge") or ""),
     )
+
+
+def bool_opt(options: Mapping[str, str], key: str, default: bool) -> bool:
+    """A boolean driver option (``com.docker.network.bridge.enable_icc=false``)."""
+    v = options.get(key)
+    if v is None or v == "":
+        return default
+    if v.lower() in ("1", "t", "true"):
+        return True
+    if v.lower() in ("0", "f", "false"):
+        return False
+    raise errdefs.InvalidArgument(f"invalid value {v!r} for option {key}: want true or false")

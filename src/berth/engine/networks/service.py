@@ -45,12 +45,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from berth import errdefs, ids
 from berth.engine.containers.model import Container, EndpointSettings, PortBinding
 from berth.engine.events import EventBus
 from berth.engine.networks import ports as portmod
+from berth.engine.networks.firewall import Firewall, primary_endpoint
 from berth.engine.networks.model import (
     BRIDGE_NAME_OPT,
     ICC_OPT,
@@ -58,12 +59,14 @@ from berth.engine.networks.model import (
     MTU_OPT,
     EndpointView,
     Network,
+    bool_opt,
     from_doc,
     to_doc,
 )
+from berth.engine.networks.names import Names
 from berth.logs.timefmt import format_nano
 from berth.metadata import Database
-from berth.network import hostfw, links, nft, tc
+from berth.network import links, nft, tc
 from berth.network.ipam import DEFAULT_POOLS, Ipam, IPNetwork, Subnet, subnets_of
 
 __all__ = ["Joined", "NetworkConfig", "NetworkService", "builtin_network_id"]
@@ -101,17 +104,6 @@ class Joined:
     gateway: str = ""  # the first network's: what --add-host X:host-gateway names
 
 
-def _bool_opt(options: Mapping[str, str], key: str, default: bool) -> bool:
-    v = options.get(key)
-    if v is None or v == "":
-        return default
-    if v.lower() in ("1", "t", "true"):
-        return True
-    if v.lower() in ("0", "f", "false"):
-        return False
-    raise errdefs.InvalidArgument(f"invalid value {v!r} for option {key}: want true or false")
-
-
 def now_rfc3339() -> str:
     import time
 
@@ -134,8 +126,8 @@ class NetworkService:
         self.ports = portmod.PortHolder()
         self.containers: Callable[[], Iterable[Container]] = lambda: ()
         self._lock = threading.RLock()
-        self._fw_lock = threading.Lock()
-        self._resolver: Any = None
+        self.firewall = Firewall(cfg.nft_table, cfg.published_policy)
+        self.names = Names(self.list, lambda: self.containers())
 
     # -- records ---------------------------------------------------------------------------
 
@@ -241,15 +233,10 @@ class NetworkService:
     def close(self, anything_running: bool) -> None:
         """berthd stops: DNS answers end; with nothing running, berth's firewall and bridges
         go too (start makes them again)."""
-        if self._resolver is not None:
-            self._resolver.close()
-            self._resolver = None
+        self.names.close()
         if anything_running:
             return
-        with self._fw_lock:
-            with contextlib.suppress(errdefs.BerthError):
-                nft.delete(table=self.cfg.nft_table)
-            hostfw.remove(self.cfg.nft_table)
+        self.firewall.remove()
         for n in self.list():
             if n.driver == "bridge" and n.bridge:
                 with contextlib.suppress(errdefs.BerthError):
@@ -298,8 +285,8 @@ class NetworkService:
             links.validate_ifname(bridge)
             if any(n.bridge == bridge for n in self.list()):
                 raise errdefs.Conflict(f"bridge name {bridge} is already used by another network")
-            _bool_opt(opts, ICC_OPT, True)
-            _bool_opt(opts, MASQ_OPT, True)
+            bool_opt(opts, ICC_OPT, True)
+            bool_opt(opts, MASQ_OPT, True)
             n = Network(
                 id=nid, name=name, driver="bridge", created=now_rfc3339(), internal=internal,
                 attachable=attachable, enable_ipv6=enable_ipv6, ipam_driver="default",
@@ -479,7 +466,7 @@ class NetworkService:
             if made and self._wanted_ports(c):
                 self._publish(c)
             if joined.embedded_dns:
-                self._resolve_for(c, netns_path)
+                self.names.add(c, netns_path)
         except BaseException:
             self.leave(c)
             raise
@@ -540,7 +527,7 @@ class NetworkService:
         for p in got:
             out.setdefault(p.key, []).append(PortBinding(p.host_ip or "0.0.0.0", str(p.host_port)))
         c.network_settings.ports = out
-        primary = self._primary(c)
+        primary = primary_endpoint(c)
         if primary is not None:
             # a container reaching itself through a published port (hairpin): the bridge
             # must send the frame back out of the port it came in by
@@ -548,13 +535,9 @@ class NetworkService:
                 with open(f"/sys/class/net/{links.host_veth_name(primary.endpoint_id)}/brport/hairpin_mode", "w") as f:
                     f.write("1")
 
-    @staticmethod
-    def _primary(c: Container) -> EndpointSettings | None:
-        return next((ep for ep in c.network_settings.networks.values() if ep.endpoint_id and ep.ifname == "eth0"), None)
-
     def leave(self, c: Container) -> None:
         """Undo :meth:`join` (any part of it); idempotent."""
-        self._unresolve(c)
+        self.names.remove(c)
         had_ports = bool(c.network_settings.ports)
         self.ports.release(c.id)
         c.network_settings.ports = {}
@@ -586,7 +569,7 @@ class NetworkService:
             log.warning("container %s: host port %s:%d is taken by another program", c.id[:12], p.host_ip or "0.0.0.0", p.host_port)
         if any(ep.endpoint_id and self._is_user_defined(ep) for ep in c.network_settings.networks.values()):
             with contextlib.suppress(errdefs.BerthError):
-                self._resolve_for(c, netns_path)
+                self.names.add(c, netns_path)
 
     def _is_user_defined(self, ep: EndpointSettings) -> bool:
         try:
@@ -600,7 +583,7 @@ class NetworkService:
         first = not any(e.endpoint_id for e in c.network_settings.networks.values())
         self._join_one(c, n, ep, netns_path, first=first)
         if n.user_defined:
-            self._resolve_for(c, netns_path)
+            self.names.add(c, netns_path)
         self._event("connect", n, container=c.id)
 
     def disconnect_live(self, c: Container, n: Network, ep: EndpointSettings) -> None:
@@ -618,109 +601,4 @@ class NetworkService:
     def sync_firewall(self) -> None:
         """Apply the firewall the records describe (atomically)."""
         nets = [n for n in self.list() if n.driver == "bridge"]
-        by_net: dict[str, builtins.list[nft.Port]] = {n.id: [] for n in nets}
-        for c in self.containers():
-            primary = self._primary(c)
-            if primary is None or not c.network_settings.ports:
-                continue
-            for key, binds in c.network_settings.ports.items():
-                cport, proto = key.split("/")
-                for b in binds:
-                    host_ip = "" if b.host_ip in ("", "0.0.0.0", "::") else b.host_ip
-                    by_net.setdefault(primary.network_id, []).append(
-                        nft.Port(proto, int(b.host_port), primary.ip_address, int(cport), host_ip)
-                    )
-        state_nets = tuple(
-            nft.Network(
-                bridge=n.bridge,
-                subnets=tuple(str(s.subnet) for s in subnets_of(to_doc(n)) if s.version == 4 or n.enable_ipv6),
-                internal=n.internal,
-                icc=_bool_opt(n.options, ICC_OPT, True),
-                masquerade=_bool_opt(n.options, MASQ_OPT, True),
-                ports=tuple(by_net.get(n.id, ())),
-            )
-            for n in nets
-        )
-        with self._fw_lock:
-            policy = self.cfg.published_policy
-            if policy == "auto":
-                try:
-                    policy = nft.host_input_policy(nft.list_chains_json(), self.cfg.nft_table)
-                except errdefs.BerthError:
-                    policy = "accept"
-            state = nft.State(networks=state_nets, published_policy=policy, table=self.cfg.nft_table)
-            for key, value in nft.sysctls(state).items():
-                with contextlib.suppress(errdefs.BerthError):
-                    links.set_sysctl(key, value)
-            nft.apply(nft.render(state))
-            hostfw.sync(self.cfg.nft_table, [n.bridge for n in nets])
-
-    # -- DNS --------------------------------------------------------------------------------
-
-    def _resolve_for(self, c: Container, netns_path: str) -> None:
-        if self._resolver is None:
-            from berth.network.dns import Resolver
-
-            self._resolver = Resolver(self._dns_lookup, self._dns_reverse, self._dns_upstreams)
-        self._resolver.add(c.id, netns_path)
-
-    def _unresolve(self, c: Container) -> None:
-        if self._resolver is not None:
-            self._resolver.remove(c.id)
-
-    def _peers(self, cid: str) -> builtins.list[tuple[Network, Container, EndpointSettings]]:
-        """(network, container, endpoint) for every active endpoint on a user-defined
-        network the container ``cid`` is on."""
-        cs = list(self.containers())
-        me = next((c for c in cs if c.id == cid), None)
-        if me is None:
-            return []
-        mine = {ep.network_id for ep in me.network_settings.networks.values() if ep.endpoint_id}
-        nets = {n.id: n for n in self.list() if n.id in mine and n.user_defined}
-        out = []
-        for c in cs:
-            for ep in c.network_settings.networks.values():
-                if ep.endpoint_id and ep.network_id in nets:
-                    out.append((nets[ep.network_id], c, ep))
-        return out
-
-    def _dns_lookup(self, cid: str, name: str, qtype: int) -> builtins.list[str] | None:
-        name = name.lower().rstrip(".")
-        found = False
-        addrs: builtins.list[str] = []
-        for n, c, ep in self._peers(cid):
-            names = {x.lower() for x in (c.name, c.id[:12], *ep.aliases)}
-            short, _, scope = name.rpartition(".")
-            if name in names or (scope == n.name.lower() and short in names):
-                found = True
-                a = ep.ip_address if qtype == 1 else ep.global_ipv6_address
-                if a and a not in addrs:
-                    addrs.append(a)
-        return addrs if found else None
-
-    def _dns_reverse(self, cid: str, address: str) -> str | None:
-        for n, c, ep in self._peers(cid):
-            if address in (ep.ip_address, ep.global_ipv6_address):
-                return f"{c.name}.{n.name}"
-        return None
-
-    def _dns_upstreams(self, cid: str) -> builtins.list[str]:
-        c = next((c for c in self.containers() if c.id == cid), None)
-        if c is not None and c.host_config.dns:
-            return list(c.host_config.dns)
-        return host_nameservers()
-
-
-def host_nameservers(path: str = "/etc/resolv.conf") -> builtins.list[str]:
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        return []
-    out = []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0] == "nameserver":
-            out.append(words[1])
-    return out
-
+        self.firewall.sync(nets, list(self.containers()))
