@@ -9,8 +9,10 @@ the one with the default route), as Docker does.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 from berth import errdefs
@@ -20,6 +22,9 @@ from berth.network import hostfw, links, nft
 from berth.network.ipam import subnets_of
 
 __all__ = ["Firewall", "primary_endpoint", "state_networks"]
+
+log = logging.getLogger(__name__)
+_POLICY_TTL = 5.0  # seconds a reading of the host's input policy is trusted
 
 
 def primary_endpoint(c: Container) -> EndpointSettings | None:
@@ -62,27 +67,61 @@ class Firewall:
         self.table = table
         self.policy = policy
         self._lock = threading.Lock()
+        self._pending = threading.Lock()  # held while a background sync waits to run
+        self._bridges: tuple[str, ...] | None = None  # the FORWARD hole was made for these
+        self._input_policy: tuple[float, Literal["accept", "drop"]] | None = None
+        self._removed = False  # berthd stopped with nothing running: no late sync remakes it
 
-    def sync(self, nets: Sequence[Network], containers: Iterable[Container]) -> None:
-        state_nets = state_networks(nets, containers)
+    def _published_policy(self) -> Literal["accept", "drop"]:
+        if self.policy != "auto":
+            return self.policy
+        now = time.monotonic()
+        if self._input_policy is None or now - self._input_policy[0] > _POLICY_TTL:
+            try:
+                policy = nft.host_input_policy(nft.list_chains_json(), self.table)
+            except errdefs.BerthError:
+                policy = "accept"
+            self._input_policy = (now, policy)
+        return self._input_policy[1]
+
+    def sync(self, inputs: Callable[[], tuple[Sequence[Network], Iterable[Container]]]) -> None:
+        """Apply the state ``inputs()`` describes. ``inputs`` is read under the lock, so
+        whichever sync applies last applies the latest records (syncs may race)."""
         with self._lock:
-            policy: Literal["accept", "drop"]
-            if self.policy == "auto":
-                try:
-                    policy = nft.host_input_policy(nft.list_chains_json(), self.table)
-                except errdefs.BerthError:
-                    policy = "accept"
-            else:
-                policy = self.policy
-            state = nft.State(networks=state_nets, published_policy=policy, table=self.table)
+            if self._removed:
+                return
+            nets, containers = inputs()
+            state = nft.State(
+                networks=state_networks(nets, containers), published_policy=self._published_policy(), table=self.table
+            )
             for key, value in nft.sysctls(state).items():
                 with contextlib.suppress(errdefs.BerthError):
                     links.set_sysctl(key, value)
             nft.apply(nft.render(state))
-            hostfw.sync(self.table, [n.bridge for n in nets])
+            bridges = tuple(sorted(n.bridge for n in nets))
+            if bridges != self._bridges:
+                hostfw.sync(self.table, bridges)
+                self._bridges = bridges
+
+    def sync_soon(self, inputs: Callable[[], tuple[Sequence[Network], Iterable[Container]]]) -> None:
+        """:meth:`sync` on a background thread; several requests while one waits make one."""
+        if not self._pending.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            with self._lock:  # wait for a running sync; then read the latest records
+                self._pending.release()
+            try:
+                self.sync(inputs)
+            except errdefs.BerthError as exc:
+                log.warning("firewall: %s", exc.message)
+
+        threading.Thread(target=run, name="firewall-sync", daemon=True).start()
 
     def remove(self) -> None:
         with self._lock:
+            self._bridges = None
+            self._removed = True
             with contextlib.suppress(errdefs.BerthError):
                 nft.delete(table=self.table)
             hostfw.remove(self.table)

@@ -536,21 +536,28 @@ class NetworkService:
                     f.write("1")
 
     def leave(self, c: Container) -> None:
-        """Undo :meth:`join` (any part of it); idempotent."""
+        """Undo :meth:`join` (any part of it); idempotent. The container's namespace is
+        about to go: its veths go with it, destroyed by the kernel's namespace cleanup in
+        the background (deleting a link waits ~30 ms for RCU grace periods, on the path of
+        every ``run --rm``); the firewall forgets its ports in the background too."""
         self.names.remove(c)
         had_ports = bool(c.network_settings.ports)
         self.ports.release(c.id)
         c.network_settings.ports = {}
         for ep in c.network_settings.networks.values():
-            self._leave_one(ep)
+            self._leave_one(ep, delete_link=False, limited=bool(c.host_config.network_bandwidth))
         if had_ports:
-            self.sync_firewall()
+            self.firewall.sync_soon(self._firewall_inputs)
 
-    def _leave_one(self, ep: EndpointSettings) -> None:
+    def _leave_one(self, ep: EndpointSettings, *, delete_link: bool = True, limited: bool = False) -> None:
         if not ep.endpoint_id:
             return
+        veth = links.host_veth_name(ep.endpoint_id)
         with contextlib.suppress(errdefs.BerthError):
-            links.disconnect_by_name(links.host_veth_name(ep.endpoint_id))
+            if delete_link:
+                links.disconnect_by_name(veth)
+            elif limited:
+                tc.clear(veth)  # the ifb lives in the host's namespace: it would stay
         self.ipam.release_owner(ep.endpoint_id)
         keep = EndpointSettings(
             network_id=ep.network_id, aliases=ep.aliases, links=ep.links, driver_opts=ep.driver_opts,
@@ -600,5 +607,7 @@ class NetworkService:
 
     def sync_firewall(self) -> None:
         """Apply the firewall the records describe (atomically)."""
-        nets = [n for n in self.list() if n.driver == "bridge"]
-        self.firewall.sync(nets, list(self.containers()))
+        self.firewall.sync(self._firewall_inputs)
+
+    def _firewall_inputs(self) -> tuple[builtins.list[Network], builtins.list[Container]]:
+        return [n for n in self.list() if n.driver == "bridge"], list(self.containers())
