@@ -22,6 +22,7 @@ from berth.images.pull import unpack
 from berth.oci import mediatypes as mt
 from berth.oci.digest import Digest, sha256_of
 from berth.oci.image import Descriptor, Manifest, canonical_json, chain_ids
+from berth.oci.platform import Platform
 from berth.oci.reference import parse_normalized_named
 
 if TYPE_CHECKING:
@@ -66,31 +67,49 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _scratch(platform: Platform) -> dict[str, Any]:
+    raw: dict[str, Any] = {"architecture": platform.architecture, "os": platform.os}
+    if platform.variant:
+        raw["variant"] = platform.variant
+    raw.update({"config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []})
+    return raw
+
+
 def commit_image(
     svc: ImageService,
-    parent: str,
-    layer: BinaryIO,
+    parent: str | None,
+    layer: BinaryIO | None,
     child: ChildConfig,
     name: str = "",
 ) -> Digest:
     """Record the image ``parent`` + the uncompressed layer tar ``layer`` (read from its
     start) described by ``child``, named ``name`` (normalised, see :func:`commit_name`;
-    "" leaves it dangling); returns the new image id. Nothing is kept on an error."""
-    group, _ = svc._find(parent)
-    base = group.loaded
+    "" leaves it dangling); returns the new image id. Nothing is kept on an error.
+
+    ``parent`` None starts from nothing (``FROM scratch``); ``layer`` None adds no layer,
+    only a history entry marked ``empty_layer`` (a builder's metadata step)."""
+    if parent is not None:
+        group, _ = svc._find(parent)
+        base_raw = dict(group.loaded.raw_config)
+        base_layers: tuple[Descriptor, ...] = tuple(group.loaded.manifest.layers)
+    else:
+        base_raw = _scratch(svc.platform)
+        base_layers = ()
     try:
         with svc._lease() as held:
-            h = hashlib.sha256()
+            diff_id: Digest | None = None
             size = 0
-            while chunk := layer.read(_CHUNK):
-                h.update(chunk)
-                size += len(chunk)
-            diff_id = Digest(f"sha256:{h.hexdigest()}")
-            layer.seek(0)
-            write_blob(svc.store, f"commit-{diff_id}", layer, size=size, expected=diff_id)
-            held.add(str(diff_id))
+            if layer is not None:
+                h = hashlib.sha256()
+                while chunk := layer.read(_CHUNK):
+                    h.update(chunk)
+                    size += len(chunk)
+                diff_id = Digest(f"sha256:{h.hexdigest()}")
+                layer.seek(0)
+                write_blob(svc.store, f"commit-{diff_id}", layer, size=size, expected=diff_id)
+                held.add(str(diff_id))
             created = _now()
-            raw = dict(base.raw_config)
+            raw = base_raw
             raw["config"] = child.config
             raw["container"] = child.container_id
             raw["container_config"] = child.container_config
@@ -108,24 +127,25 @@ def commit_image(
                 entry["created_by"] = child.created_by
             if child.comment:
                 entry["comment"] = child.comment
+            if diff_id is None:
+                entry["empty_layer"] = True
             raw["history"] = [*list(raw.get("history") or []), entry]
             rootfs = dict(raw.get("rootfs") or {})
-            diff_ids = [*list(rootfs.get("diff_ids") or []), str(diff_id)]
+            diff_ids = [*list(rootfs.get("diff_ids") or [])]
+            if diff_id is not None:
+                diff_ids.append(str(diff_id))
             raw["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
             cfg_raw = canonical_json(raw)
             cfg = sha256_of(cfg_raw)
             write_blob(svc.store, f"commit-{cfg}", cfg_raw, size=len(cfg_raw), expected=cfg)
             held.add(str(cfg))
-            man = Manifest(
-                mt.OCI_MANIFEST,
-                Descriptor(mt.OCI_CONFIG, cfg, len(cfg_raw)),
-                (*base.manifest.layers, Descriptor(mt.OCI_LAYER, diff_id, size)),
-            )
+            layers = base_layers if diff_id is None else (*base_layers, Descriptor(mt.OCI_LAYER, diff_id, size))
+            man = Manifest(mt.OCI_MANIFEST, Descriptor(mt.OCI_CONFIG, cfg, len(cfg_raw)), layers)
             man_raw = canonical_json(man.to_dict())
             man_digest = sha256_of(man_raw)
             write_blob(svc.store, f"commit-{man_digest}", man_raw, size=len(man_raw), expected=man_digest)
             held.add(str(man_digest))
-            held.update(str(d.digest) for d in base.manifest.layers)
+            held.update(str(d.digest) for d in base_layers)
             held.update(str(c) for c in chain_ids([Digest(d) for d in diff_ids]))
             unpack(svc.store, svc.sn, man, lambda ev: None, announced=False)
             with svc._lock:

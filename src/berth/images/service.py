@@ -52,13 +52,24 @@ from berth.oci.reference import (
 from berth.registry import Credentials, Resolved
 from berth.snapshots import Kind, OverlaySnapshotter
 
-__all__ = ["ImageService"]
+__all__ = ["BUILD_CACHE_REPO", "ImageService", "is_cache_name"]
 
 LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
 
 
+BUILD_CACHE_REPO = "berth.build/cache"
+"""The builder's cache records are names in this repository (``berth.build/cache:<key>``):
+they keep the images of cached build steps (and so their layers) from garbage collection,
+and are nobody's tags: ``images`` hides an image only they name, ``image prune`` leaves it
+to ``builder prune``."""
+
+
+def is_cache_name(name: str) -> bool:
+    return name.startswith(BUILD_CACHE_REPO + ":")
+
+
 def _is_dangling_name(name: str) -> bool:
-    return name.startswith("sha256:")
+    return name.startswith("sha256:") or is_cache_name(name)
 
 
 def _ref_of(name: str) -> Reference:
@@ -75,6 +86,11 @@ class _Group:
     @property
     def refs(self) -> builtins.list[ImageRecord]:
         return [r for r in self.records if not _is_dangling_name(r.name)]
+
+    @property
+    def cache_only(self) -> bool:
+        """Named by build cache records alone: an intermediate image of a build."""
+        return all(is_cache_name(r.name) for r in self.records)
 
     def tags(self) -> tuple[str, ...]:
         out = []
@@ -371,7 +387,7 @@ class ImageService:
         for key in filters:
             if key not in LIST_FILTERS:
                 raise InvalidArgument(f"invalid filter '{key}'")
-        out = [self._summary(g) for g in self._groups()]
+        out = [self._summary(g) for g in self._groups() if not g.cache_only]
         for value in filters.get("dangling", []):
             v = value.lower()
             if v not in ("true", "false", "1", "0"):
@@ -548,7 +564,7 @@ class ImageService:
         reclaimed = 0
         with self._lock:
             for g in self._groups():
-                if g.tags() and not all_images:
+                if (g.tags() and not all_images) or g.cache_only:
                     continue
                 if self._users(g.loaded.id):
                     continue
