@@ -270,7 +270,7 @@ def test_publish_udp(client: docker.DockerClient) -> None:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as cl:
                 cl.sendto(b"ping-udp", ("127.0.0.1", 18483))
-                data, peer = srv.recvfrom(100)
+                data, _ = srv.recvfrom(100)
             assert data == b"ping-udp"
         finally:
             srv.close()

@@ -1,6 +1,6 @@
 """``GET /system/df`` (trace ``system_df.txt``; README §2): ``LayersSize``, ``Images``
 with ``Size``/``SharedSize``/``Containers``, and ``Containers``, ``Volumes``,
-``BuildCache`` (empty lists until berth has them), ``BuilderSize``."""
+``BuildCache`` (the builder's cache records, one per cached step), ``BuilderSize``."""
 
 from __future__ import annotations
 
@@ -37,8 +37,15 @@ def df_wire(sdu: SystemDiskUsage) -> dict[str, Any]:
         "Volumes": [
             {**volume_wire(v), "UsageData": {"Size": size, "RefCount": refs}} for v, size, refs in sdu.volumes
         ],
-        "BuildCache": [],
-        "BuilderSize": 0,
+        "BuildCache": [
+            {
+                "ID": b.id, "Parent": "", "Type": "regular", "Description": b.description, "InUse": b.in_use,
+                "Shared": b.shared, "Size": b.size, "CreatedAt": b.created, "LastUsedAt": b.last_used,
+                "UsageCount": 1,
+            }
+            for b in sdu.build_cache
+        ],
+        "BuilderSize": sum(b.size for b in sdu.build_cache),
     }
 
 

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "save": ("save", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "load": ("load", "Load an image from a tar archive or STDIN"),
     "import": ("import_", "Import the contents from a tarball to create a filesystem image"),
+    "build": ("build", "Build an image from a Dockerfile"),
     "run": ("run", "Create and run a new container from an image"),
     "create": ("create", "Create a new container"),
     "start": ("start", "Start one or more stopped containers"),
@@ -83,6 +84,7 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "save": "save",
             "load": "load",
             "import": "import_",
+            "build": "build",
         },
     ),
     "container": (
@@ -130,6 +132,7 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "prune": "volume_prune",
         },
     ),
+    "builder": ("Manage builds", {"build": "build", "prune": "builder_prune"}),
     "network": (
         "Manage networks",
         {

@@ -29,7 +29,7 @@ from berth.oci.fastjson import dumps, loads
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
-    from typing import Any
+    from typing import Any, BinaryIO
 
     from berth.client.transport import Transport
 
@@ -342,6 +342,46 @@ class Client:
         query = {"fromSrc": "-", "repo": repo or None, "tag": tag or None, "message": message or None, "changes": changes or None}
         resp = self.request("POST", "/images/create", query, data, headers={"Content-Type": "application/x-tar"})
         return self.json_messages(resp)
+
+    # --- build ---
+
+    def build(
+        self,
+        context: Iterable[bytes] | BinaryIO,
+        query: Mapping[str, object] | None = None,
+        registry_config: str = "",
+    ) -> Iterator[dict[str, Any]]:
+        """``POST /build`` (the classic builder): ``context`` (a tar, as chunks or a file)
+        is streamed chunked as it is produced; the JSON messages are yielded as they
+        arrive (``stream`` text, ``aux`` with the image id, a final ``error``).
+        ``registry_config`` is the base64 JSON ``X-Registry-Config`` header."""
+        if hasattr(context, "read"):
+            f = context
+
+            def read_chunks() -> Iterator[bytes]:
+                while data := f.read(1 << 20):  # type: ignore[union-attr]
+                    yield data
+
+            chunks: Iterator[bytes] = read_chunks()
+        else:
+            chunks = iter(context)  # type: ignore[arg-type]
+        headers = {"Content-Type": "application/x-tar", "X-Registry-Config": registry_config or "e30="}
+        resp = self.request("POST", "/build", query, chunks, headers=headers)
+        return self.json_messages(resp)
+
+    def build_prune(
+        self, all: bool = False, filters: str = "", keep_storage: int = 0
+    ) -> dict[str, Any]:
+        """``POST /build/prune``: ``{"CachesDeleted": [...], "SpaceReclaimed": N}``."""
+        query: dict[str, object] = {}
+        if all:
+            query["all"] = "1"
+        if filters:
+            query["filters"] = filters
+        if keep_storage:
+            query["keep-storage"] = keep_storage
+        doc: dict[str, Any] = self.post_json("/build/prune", query or None)
+        return doc
 
     # --- connections ---
 

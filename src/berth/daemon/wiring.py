@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 
 from berth.api import auth as auth_api
+from berth.api import build as build_routes
 from berth.api import container_archive as container_archive_api
 from berth.api import container_ops as container_ops_api
 from berth.api import containers as containers_api
@@ -33,6 +34,7 @@ from berth.api.wire import API_VERSION, MIN_API_VERSION
 from berth.content import LocalStore
 from berth.daemon.config import DaemonConfig
 from berth.daemon.initbin import find_init
+from berth.engine.build import BuildService
 from berth.engine.containers.exec import ExecService
 from berth.engine.containers.service import ContainerService, ServiceConfig
 from berth.engine.containers.store import ContainerStore
@@ -191,7 +193,12 @@ def build_router(services: Services) -> Router:
     archive = ImageArchive(services.images.service)
     images_api.register(router, services.images, importer=image_archive_api.import_handler(archive))
     image_archive_api.register(router, archive)
-    df_api.register(router, DiskUsageService(services.images.service, services.containers, services.volumes.service))
+    build = BuildService(services.images.service, services.containers, os.path.join(services.system.config.root, "tmp", "build"))
+    df_api.register(
+        router,
+        DiskUsageService(services.images.service, services.containers, services.volumes.service, build.usage),
+    )
+    build_routes.register(router, build)
     auth_api.register(router, services.images)
     volumes_api.register(router, services.volumes)
     networks_api.register(router, NetworkEngine(services.networks, services.containers))

@@ -50,6 +50,8 @@ def disk_usage(svc: ImageService) -> DiskUsage:
             refs[c] = refs.get(c, 0) + 1
     images = []
     for g in groups:
+        if g.cache_only:
+            continue  # an intermediate build image: counted as build cache, not an image
         shared = sum(svc._chain_size(c) for c in chains_of[g.loaded.id] if refs.get(c, 0) > 1)
         images.append(ImageUsage(svc._summary(g), shared, len(svc._users(g.loaded.id))))
     images.sort(key=lambda u: (-u.summary.created, u.summary.id))

@@ -350,7 +350,7 @@ class ImageService:
             ref = parsed.tag_name_only() if parsed.digest is None else parsed
             display = ref.familiar_string()
             for g in groups:
-                for rec in g.refs:
+                for rec in g.records:  # build cache names too (berth.build/cache:<key>)
                     if rec.name == str(ref):
                         return g, rec
             if ref.digest is not None:
