@@ -6,9 +6,10 @@
 2. berthd and images: start a local registry (Debian's docker-registry on 127.0.0.1) and
    berthd; with the berth CLI import the busybox rootfs as an image, push it to the
    registry, remove it, pull it back, list and inspect it, show `system df`.
-3. containers and networks: `berth run` a busybox web server (httpd) with a named volume
-   on a network of its own, its port published with -p; fetch the page with curl on the
-   host and by name from a second container; `port`, `ps`, `logs`, `exec`, `stop`, `rm`."""
+3. build, containers and networks: `berth build` the web server image from
+   demo/web/Dockerfile, `berth run` it (busybox httpd) with a named volume on a network of
+   its own, its port published with -p; fetch the page with curl on the host and by name
+   from a second container; `port`, `ps`, `logs`, `exec`, `stop`, `rm`."""
 
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def containers_demo(berth: str, env: dict[str, str], ref: str) -> int:
     from berth.testing.registry import free_port
 
     port = free_port()
-    script = 'echo "hello from a berth container" > /www/index.html && exec httpd -f -v -p 80 -h /www'
+    web = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo", "web")
 
     def show(*cmd: str) -> int:
         print("$ berth " + " ".join(c if " " not in c else repr(c) for c in cmd))
@@ -114,11 +115,13 @@ def containers_demo(berth: str, env: dict[str, str], ref: str) -> int:
         print()
         return code
 
+    if show("build", "-t", "demo-web", "--build-arg", f"BASE={ref}", web) != 0:
+        return 1
     if show("network", "create", "demo-net") != 0:
         return 1
     try:
         if show("run", "-d", "--name", "web", "--init", "--network", "demo-net", "-p", f"{port}:80",
-                "-v", "demo-www:/www", "--memory", "64m", ref, "sh", "-c", script) != 0:  # fmt: skip
+                "-v", "demo-www:/www", "--memory", "64m", "demo-web") != 0:  # fmt: skip
             return 1
         url = f"http://127.0.0.1:{port}/"
         for _ in range(100):  # the server may still be starting
@@ -142,6 +145,8 @@ def containers_demo(berth: str, env: dict[str, str], ref: str) -> int:
     finally:
         subprocess.run([berth, "rm", "-f", "web"], env=env, check=False, capture_output=True)
         subprocess.run([berth, "network", "rm", "demo-net"], env=env, check=False, capture_output=True)
+        subprocess.run([berth, "rmi", "demo-web"], env=env, check=False, capture_output=True)
+        subprocess.run([berth, "builder", "prune", "-f"], env=env, check=False, capture_output=True)
     return show("volume", "rm", "demo-www")
 
 
