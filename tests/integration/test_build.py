@@ -256,3 +256,20 @@ def test_docker_cli_and_sdk_build(client: docker.DockerClient, daemon: Berthd, t
     assert "Successfully tagged cli:1" in p.stdout
     inspect = json.loads(subprocess.run([DOCKER, "image", "inspect", "cli:1"], env=env, capture_output=True, text=True).stdout)
     assert inspect[0]["Config"]["Cmd"] == ["cat", "/sdk"]
+
+
+def test_cache_from_a_local_image(client: docker.DockerClient, daemon: Berthd, tmp_path: Path) -> None:
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY f /f\nRUN head -c 8 /dev/urandom | od -An -tx1 > /rand\nENV X=1\n",
+                     "f": "f\n"})  # fmt: skip
+    assert berth(daemon, "build", "-t", "app:1", str(tmp_path)).returncode == 0
+    first = run_in(client, "app:1", "cat /rand")
+    assert berth(daemon, "builder", "prune", "-f").returncode == 0  # only app:1 is left to reuse
+    p = berth(daemon, "build", "-t", "app:2", "--cache-from", "app:1", str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("Using cache") == 2, p.stdout  # COPY and RUN come from app:1's layers
+    assert run_in(client, "app:2", "cat /rand") == first
+    assert client.images.get("app:2").attrs["RootFS"]["Layers"] == client.images.get("app:1").attrs["RootFS"]["Layers"]
+    assert berth(daemon, "builder", "prune", "-f").returncode == 0
+    p = berth(daemon, "build", "-t", "app:3", str(tmp_path))  # no --cache-from: built again
+    assert "Using cache" not in p.stdout
+    assert run_in(client, "app:3", "cat /rand") != first

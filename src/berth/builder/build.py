@@ -98,6 +98,13 @@ class Worker(Protocol):
         changed as a child image with ``config``; the id."""
         ...
 
+    def reuse_layer(
+        self, parent: str | None, created_by: str, config: dict[str, Any], cache_from: Sequence[str]
+    ) -> str | None:
+        """A child of ``parent`` made of the next layer of one of the ``cache_from`` images,
+        when that image was built from ``parent`` by the same step (``created_by``)."""
+        ...
+
     def image_rootfs(self, image_id: str) -> contextlib.AbstractContextManager[str]:
         """A read-only view of an image's files (COPY --from)."""
         ...
@@ -121,6 +128,7 @@ class BuildOptions:
     platform: str = ""
     network: str = ""
     excluded: Callable[[str], bool] | None = None  # .dockerignore, on context paths
+    cache_from: Sequence[str] = ()  # images whose layers may stand in for steps
 
 
 @dataclass
@@ -310,10 +318,22 @@ class Builder:
             raise BuildError(f"dockerfile parse error line {ins.line}: unknown instruction: {ins.cmd}")
         handler(st, ins)
 
-    def _cached_or(self, st: _Stage, key_parts: Sequence[str], make: Callable[[], str]) -> None:
+    def _cached_or(
+        self,
+        st: _Stage,
+        key_parts: Sequence[str],
+        make: Callable[[], str],
+        layer: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """The step's image from the cache, else ``make()``. ``layer`` (a layer step's
+        created_by and config) lets a ``--cache-from`` image's same layer stand in."""
         key = hashlib.sha256("\0".join([st.image or "scratch", *key_parts]).encode()).hexdigest()
         if not self.opts.no_cache:
             hit = self.worker.lookup(key)
+            if hit is None and layer is not None and self.opts.cache_from:
+                hit = self.worker.reuse_layer(st.image, layer[0], layer[1], self.opts.cache_from)
+                if hit is not None:
+                    self.worker.remember(key, hit)
             if hit is not None:
                 self.emit(" ---> Using cache\n")
                 st.image = hit
@@ -502,7 +522,7 @@ class Builder:
                 st.image, config, cmd, args_env, created_by=created_by, network=network, emit=self.emit
             )
 
-        self._cached_or(st, key, make)
+        self._cached_or(st, key, make, (created_by, config))
 
     # COPY and ADD
 
@@ -577,10 +597,12 @@ class Builder:
                     is_archive=(lambda p: not p.startswith(tmp) and self.worker.is_archive(p)) if add else None,
                 )  # fmt: skip
 
-            def make() -> str:
-                return self.worker.write_layer(st.image, config, f"/bin/sh -c #(nop) {text}", write)
+            created_by = f"/bin/sh -c #(nop) {text}"
 
-            self._cached_or(st, key, make)
+            def make() -> str:
+                return self.worker.write_layer(st.image, config, created_by, write)
+
+            self._cached_or(st, key, make, (created_by, config))
 
     def _copy_heredocs(
         self, st: _Stage, ins: Instruction, what: str, chown_spec: str, chmod: int | None, vars_: dict[str, str]

@@ -46,6 +46,7 @@ from berth.engine.containers.service import ContainerService
 from berth.images.commit import ChildConfig, commit_image
 from berth.images.service import BUILD_CACHE_REPO, ImageService, is_cache_name
 from berth.logs.reader import read as read_log
+from berth.oci.digest import Digest
 from berth.snapshots.mount import mount_all, unmount
 
 __all__ = ["BuildService"]
@@ -93,6 +94,34 @@ class _Worker:
     def commit_config(self, parent: str | None, config: dict[str, Any], created_by: str) -> str:
         child = ChildConfig(config=config, container_config=config, created_by=created_by)
         return str(commit_image(self.images, parent, None, child))
+
+    def reuse_layer(
+        self, parent: str | None, created_by: str, config: dict[str, Any], cache_from: Sequence[str]
+    ) -> str | None:
+        if parent is not None:
+            p = self.images.inspect(parent)
+            p_hist = [h.created_by for h in p.history]
+            p_diff = [str(d) for d in p.diff_ids]
+        else:
+            p_hist, p_diff = [], []
+        for ref in cache_from:
+            try:
+                x = self.images.inspect(ref)
+            except errdefs.NotFound:
+                continue
+            hist = list(x.history)
+            diffs = [str(d) for d in x.diff_ids]
+            n = len(p_hist)
+            if len(hist) <= n or [h.created_by for h in hist[:n]] != p_hist or diffs[: len(p_diff)] != p_diff:
+                continue
+            step = hist[n]
+            if step.created_by != created_by or step.empty_layer or len(diffs) <= len(p_diff):
+                continue
+            group, _ = self.images._find(ref)
+            desc = group.loaded.manifest.layers[len(p_diff)]
+            child = ChildConfig(config=config, container_config=config, created_by=created_by)
+            return str(commit_image(self.images, parent, None, child, reuse=(desc, Digest(diffs[len(p_diff)]))))
+        return None
 
     # RUN
 
@@ -275,7 +304,7 @@ class BuildService:
             opts = BuildOptions(
                 build_args=dict(req.build_args), labels=dict(req.labels), target=req.target,
                 no_cache=req.no_cache, pull=req.pull, platform=req.platform, network=req.network_mode,
-                excluded=excluded,
+                excluded=excluded, cache_from=list(req.cache_from),
             )  # fmt: skip
             try:
                 image_id = Builder(worker, ctx, stream).build(dockerfile, opts)

@@ -81,13 +81,17 @@ def commit_image(
     layer: BinaryIO | None,
     child: ChildConfig,
     name: str = "",
+    *,
+    reuse: tuple[Descriptor, Digest] | None = None,
 ) -> Digest:
     """Record the image ``parent`` + the uncompressed layer tar ``layer`` (read from its
     start) described by ``child``, named ``name`` (normalised, see :func:`commit_name`;
     "" leaves it dangling); returns the new image id. Nothing is kept on an error.
 
     ``parent`` None starts from nothing (``FROM scratch``); ``layer`` None adds no layer,
-    only a history entry marked ``empty_layer`` (a builder's metadata step)."""
+    only a history entry marked ``empty_layer`` (a builder's metadata step). ``reuse``
+    (a layer's descriptor in some image's manifest, and its diff_id) adds a layer the
+    store already has instead (a builder's ``--cache-from``)."""
     if parent is not None:
         group, _ = svc._find(parent)
         base_raw = dict(group.loaded.raw_config)
@@ -99,7 +103,11 @@ def commit_image(
         with svc._lease() as held:
             diff_id: Digest | None = None
             size = 0
-            if layer is not None:
+            layer_desc: Descriptor | None = None
+            if reuse is not None:
+                layer_desc, diff_id = reuse
+                held.add(str(layer_desc.digest))
+            elif layer is not None:
                 h = hashlib.sha256()
                 while chunk := layer.read(_CHUNK):
                     h.update(chunk)
@@ -139,7 +147,9 @@ def commit_image(
             cfg = sha256_of(cfg_raw)
             write_blob(svc.store, f"commit-{cfg}", cfg_raw, size=len(cfg_raw), expected=cfg)
             held.add(str(cfg))
-            layers = base_layers if diff_id is None else (*base_layers, Descriptor(mt.OCI_LAYER, diff_id, size))
+            if diff_id is not None and layer_desc is None:
+                layer_desc = Descriptor(mt.OCI_LAYER, diff_id, size)
+            layers = base_layers if layer_desc is None else (*base_layers, layer_desc)
             man = Manifest(mt.OCI_MANIFEST, Descriptor(mt.OCI_CONFIG, cfg, len(cfg_raw)), layers)
             man_raw = canonical_json(man.to_dict())
             man_digest = sha256_of(man_raw)
