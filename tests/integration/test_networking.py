@@ -449,3 +449,26 @@ def test_nothing_left_after_the_daemon_stops(client: docker.DockerClient, daemon
         c2.networks.get("gone").remove()
     finally:
         c2.close()
+
+
+def test_icc_false_and_a_host_port_range(client: docker.DockerClient) -> None:
+    net = client.networks.create("noicc", options={"com.docker.network.bridge.enable_icc": "false"})
+    a = serve_http(client, "icc-a", network="noicc")
+    try:
+        code, out = sh(client, f"ping -c1 -W1 {ip_of(a, 'noicc')}", network="noicc")
+        assert code != 0 and "1 packets received" not in out  # neighbours cannot talk
+        code, out = sh(client, f"ping -c1 -W2 {gateway(client, 'noicc')}", network="noicc")
+        assert code == 0, out  # the host (gateway) still answers
+    finally:
+        a.remove(force=True)
+        net.remove()
+    # a host range for one container port: the first free port of the range
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 18490))
+        r = serve_http(client, "ranged", ports={"80/tcp": "18490-18492"})
+        try:
+            r.reload()
+            assert r.attrs["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"] == "18491"
+            assert "hello" in http_get("127.0.0.1", 18491)
+        finally:
+            r.remove(force=True)
