@@ -323,7 +323,12 @@ def register(router: Router, service: ContainerService) -> None:
 
         async def handler(stream: HijackedStream) -> None:
             if req.q_bool("logs") and c.log_path:
-                for rec in await run(lambda: list(log_reader.read(c.log_path))):
+                records = await run(lambda: list(log_reader.read(c.log_path)))
+                # Clients that parse the 101 response with a buffered reader and then read
+                # the raw socket (docker-py) lose bytes that arrive with the headers: let
+                # the headers go alone before replaying the logs
+                await asyncio.sleep(0.05)
+                for rec in records:
                     if (rec.stream == "stdout" and want_out) or (rec.stream == "stderr" and want_err):
                         await stream.write(rec.line if tty else frame(1 if rec.stream == "stdout" else 2, rec.line))
             if not req.q_bool("stream", True) and req.q_has("stream"):

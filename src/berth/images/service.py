@@ -454,7 +454,7 @@ class ImageService:
             self._record(str(ref), target)
             with self.db.images() as tx:
                 for r in g.records:
-                    if _is_dangling_name(r.name):
+                    if r.name.startswith("sha256:"):  # no longer dangling; cache names stay
                         tx.delete_image(r.name)
         return ref.familiar_string()
 

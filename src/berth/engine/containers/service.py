@@ -710,6 +710,11 @@ class ContainerService:
         """The container's streams: at once when it runs, else when it next starts."""
         c = self.get(ref)
         fut: concurrent.futures.Future[tuple[socket.socket, bool, bytes]] = concurrent.futures.Future()
+        run = self._runs.get(c.id)
+        if c.state.running and run is not None and self._exiting(c):
+            # its process has ended but the exit is not recorded yet: attaching now would
+            # get an empty stream; wait for the record, then attach to the next start
+            run.exited.wait(5)
         with self.lock(c.id):
             if c.state.running and not c.state.restarting:
                 if c.state.paused:
@@ -724,6 +729,12 @@ class ContainerService:
             self._attachers.setdefault(c.id, []).append((stdin, fut))
         self._event(c, "attach")
         return fut
+
+    def _exiting(self, c: Container) -> bool:
+        try:
+            return self.shim(c, timeout=2).state().get("status") == "stopped"
+        except (errdefs.BerthError, OSError):
+            return False
 
     def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
