@@ -193,7 +193,7 @@ def test_published_ports_isolation_and_the_user_chain_with_traffic(lab: Lab) -> 
     nft.apply(nft.render(state), lab.h)
 
     # the host itself, on loopback (route_localnet + masquerade) and on its own address
-    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 10.99.0.1"
+    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 169.254.77.1"  # nft.LOOPBACK_SNAT
     assert lab.connect(lab.h, "10.98.0.1", 8080) == "hello 10.98.0.1"
     # from outside: DNAT, through published → berth-user → accept; no masquerade needed
     assert lab.connect(lab.o, "10.98.0.1", 8080) == "hello 10.98.0.2"
@@ -208,7 +208,7 @@ def test_published_ports_isolation_and_the_user_chain_with_traffic(lab: Lab) -> 
         lab.h,
     )
     assert "timed out" in lab.connect(lab.o, "10.98.0.1", 8080)
-    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 10.99.0.1"
+    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 169.254.77.1"  # nft.LOOPBACK_SNAT
 
     # a host whose input policy drops: closed until berth-user opens it for a source
     closed = State((a, b), published_policy="drop", user_rules=())

@@ -40,6 +40,7 @@ from berth.builder import args as argmod
 from berth.builder import copy as copymod
 from berth.builder.dockerfile import Dockerfile, Instruction, parse_onbuild
 from berth.builder.expand import Lexer, expand_word, expand_words
+from berth.linux.fs import mkdir_all_in_root
 
 __all__ = ["BuildError", "BuildOptions", "Builder", "Emit", "StepFailed", "Worker"]
 
@@ -155,9 +156,44 @@ def _env_map(config: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _set_env(config: dict[str, Any], key: str, value: str) -> None:
-    env = [e for e in (config.get("Env") or []) if str(e).partition("=")[0] != key]
-    env.append(f"{key}={value}")
+    """Set ``key``: in place when the image has it already (Docker keeps the order)."""
+    env = list(config.get("Env") or [])
+    for i, e in enumerate(env):
+        if str(e).partition("=")[0] == key:
+            env[i] = f"{key}={value}"
+            break
+    else:
+        env.append(f"{key}={value}")
     config["Env"] = env
+
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def go_list(items: Sequence[str]) -> str:
+    """A string slice as Go's ``%q`` prints it, which Docker's history shows:
+    ``["/bin/sh" "-c" "echo hi"]``."""
+    return "[" + " ".join(json.dumps(x, ensure_ascii=False) for x in items) + "]"
+
+
+def go_duration(ns: int) -> str:
+    """A time.Duration as Go prints it: ``0s``, ``1.5s``, ``500ms``, ``1m30s``, ``1h0m0s``."""
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if ns >= size:
+                return sign + f"{ns / size:.9f}".rstrip("0").rstrip(".") + unit
+    h, rest = divmod(ns, 3_600_000_000_000)
+    m, rest = divmod(rest, 60_000_000_000)
+    secs = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
+    if h:
+        return f"{sign}{h}h{m}m{secs}"
+    if m:
+        return f"{sign}{m}m{secs}"
+    return sign + secs
 
 
 class Builder:
@@ -282,11 +318,14 @@ class Builder:
             stage.config = dict(self.worker.raw_config(stage.image).get("config") or {})
             if stage.config.get("Shell"):
                 stage.shell = list(stage.config["Shell"])
+        if earlier is None and not any(str(e).startswith("PATH=") for e in stage.config.get("Env") or []):
+            # Docker gives every stage the default PATH when its base has none
+            stage.config["Env"] = [*(stage.config.get("Env") or []), f"PATH={DEFAULT_PATH}"]
         self.emit(f" ---> {_short(stage.image) if stage.image else ''}\n")
         self._stages.append(stage)
         triggers = list(stage.config.get("OnBuild") or [])
         if triggers and earlier is None:
-            stage.config["OnBuild"] = []
+            stage.config["OnBuild"] = None  # they ran: the child has none of its own
             self.emit(f"# Executing {len(triggers)} build trigger{'s' if len(triggers) > 1 else ''}\n")
             from berth.builder.dockerfile import parse
 
@@ -347,7 +386,7 @@ class Builder:
     def _meta(self, st: _Stage, ins: Instruction, text: str, change: Callable[[dict[str, Any]], None]) -> None:
         config = json.loads(json.dumps(st.config))
         change(config)
-        created_by = f"/bin/sh -c #(nop) {text}"
+        created_by = f"{' '.join(st.shell)} #(nop) {text}"
         key = [ins.cmd, text, json.dumps(config, sort_keys=True)]
 
         def make() -> str:
@@ -393,7 +432,7 @@ class Builder:
                 st.args[name] = self.meta[name]
             else:
                 st.args.pop(name, None)
-        text = "ARG " + " ".join(n if d is None else f"{n}={d}" for n, d in argmod.parse_arg(ins))
+        text = " ARG " + " ".join(n if d is None else f"{n}={d}" for n, d in argmod.parse_arg(ins))
         self._meta(st, ins, text, lambda c: None)
 
     def _i_workdir(self, st: _Stage, ins: Instruction) -> None:
@@ -401,10 +440,21 @@ class Builder:
         if not path:
             raise BuildError("WORKDIR requires exactly one argument")
 
-        def change(c: dict[str, Any]) -> None:
-            c["WorkingDir"] = os.path.normpath(os.path.join(c.get("WorkingDir") or "/", path))
+        # as Docker's classic builder: the directory is made (owned by root) and committed
+        # as a layer, and history shows the resolved path
+        config = json.loads(json.dumps(st.config))
+        resolved = os.path.normpath(os.path.join(config.get("WorkingDir") or "/", path))
+        config["WorkingDir"] = resolved
+        created_by = f"{' '.join(st.shell)} #(nop) WORKDIR {resolved}"
 
-        self._meta(st, ins, f"WORKDIR {path}", change)
+        def write(rootfs: str) -> None:
+            mkdir_all_in_root(rootfs, resolved, 0o755, "working directory")
+
+        def make() -> str:
+            return self.worker.write_layer(st.image, config, created_by, write)
+
+        self._cached_or(st, ["WORKDIR", resolved, json.dumps(config, sort_keys=True)], make, (created_by, config))
+        st.config = config
 
     def _i_user(self, st: _Stage, ins: Instruction) -> None:
         user = self._x(st, " ".join(ins.args))
@@ -413,7 +463,8 @@ class Builder:
         self._meta(st, ins, f" USER {user}", lambda c: c.__setitem__("User", user))
 
     def _i_expose(self, st: _Stage, ins: Instruction) -> None:
-        ports = argmod.parse_expose([self._x(st, w) for w in ins.args])
+        words = [self._x(st, w) for w in ins.args]
+        ports = argmod.parse_expose(words)
 
         def change(c: dict[str, Any]) -> None:
             exposed = dict(c.get("ExposedPorts") or {})
@@ -421,7 +472,7 @@ class Builder:
                 exposed[p] = {}
             c["ExposedPorts"] = exposed
 
-        self._meta(st, ins, " EXPOSE " + " ".join(sorted(ports)), change)
+        self._meta(st, ins, " EXPOSE " + " ".join(sorted(words)), change)
 
     def _i_volume(self, st: _Stage, ins: Instruction) -> None:
         paths = list(ins.args) if ins.json else expand_words(" ".join(ins.args), self._vars(st), self.escape)
@@ -449,7 +500,7 @@ class Builder:
     def _i_cmd(self, st: _Stage, ins: Instruction) -> None:
         cmd = self._command(st, ins)
         st.cmd_set = True
-        self._meta(st, ins, f" CMD {json.dumps(cmd)}", lambda c: c.__setitem__("Cmd", cmd))
+        self._meta(st, ins, f" CMD {go_list(cmd)}", lambda c: c.__setitem__("Cmd", cmd))
 
     def _i_entrypoint(self, st: _Stage, ins: Instruction) -> None:
         ep = self._command(st, ins) if (ins.json or (ins.args and " ".join(ins.args))) else []
@@ -459,14 +510,14 @@ class Builder:
             if not st.cmd_set:
                 c["Cmd"] = None  # Docker: an ENTRYPOINT resets a CMD inherited from the base
 
-        self._meta(st, ins, f" ENTRYPOINT {json.dumps(ep)}", change)
+        self._meta(st, ins, f" ENTRYPOINT {go_list(ep)}", change)
 
     def _i_shell(self, st: _Stage, ins: Instruction) -> None:
         if not ins.json or not ins.args:
             raise BuildError("SHELL requires the arguments to be in JSON form")
         shell = list(ins.args)
-        st.shell = shell
-        self._meta(st, ins, f" SHELL {json.dumps(shell)}", lambda c: c.__setitem__("Shell", shell))
+        st.shell = shell  # its own history line already starts with the new shell, as Docker's
+        self._meta(st, ins, f" SHELL [{' '.join(shell)}]", lambda c: c.__setitem__("Shell", shell))
 
     def _i_healthcheck(self, st: _Stage, ins: Instruction) -> None:
         hc = argmod.parse_healthcheck(ins)
@@ -478,7 +529,13 @@ class Builder:
                          ("start_interval", "StartInterval"), ("retries", "Retries")):  # fmt: skip
             if hc.get(src):
                 health[dst] = hc[src]
-        self._meta(st, ins, f" HEALTHCHECK {json.dumps(health)}", lambda c: c.__setitem__("Healthcheck", health))
+        # Docker's history shows the Go struct: &{Test Interval Timeout StartPeriod Retries}
+        text = (
+            f" HEALTHCHECK &{{{go_list(test)} \"{go_duration(hc.get('interval') or 0)}\" "
+            f"\"{go_duration(hc.get('timeout') or 0)}\" \"{go_duration(hc.get('start_period') or 0)}\" "
+            f"'\\x{int(hc.get('retries') or 0):02x}'}}"
+        )
+        self._meta(st, ins, text, lambda c: c.__setitem__("Healthcheck", health))
 
     def _i_onbuild(self, st: _Stage, ins: Instruction) -> None:
         inner = parse_onbuild(ins)
@@ -547,7 +604,7 @@ class Builder:
         raw_sources, raw_dest = argmod.parse_copy_sources(ins)
         sources_words = [expand_word(s, vars_, self.escape) for s in raw_sources]
         dest = expand_word(raw_dest, vars_, self.escape)
-        several = len(sources_words) > 1 or any(copymod.has_wildcard(s) for s in sources_words)
+        several = len(sources_words) > 1
         with contextlib.ExitStack() as stack:
             if from_ref:
                 stage = self._find_stage(from_ref)
@@ -579,11 +636,14 @@ class Builder:
                 found += hits
             if not found and not urls:
                 raise BuildError(f"{what} failed: no source files were specified")
+            several = several or len(found) + len(urls) > 1  # a wildcard matching several
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="berth-add-"))
             for u in urls:
                 found.append(copymod.Source(self.worker.fetch(u, tmp), os.path.basename(u.split("?")[0]) or "index.html"))
             digest = copymod.sources_digest(found, excluded)
-            text = f"{what} {digest} in {dest}"
+            kind = "multi" if len(found) > 1 else "dir" if os.path.isdir(found[0].host) else "file"
+            glued = f"--chown={chown_spec}" if chown_spec else ""
+            text = f"{what} {glued}{kind}:{digest.removeprefix('sha256:')} in {dest} "
             config = json.loads(json.dumps(st.config))
             workdir = config.get("WorkingDir") or "/"
             key = [what, digest, dest, workdir, chown_spec, chmod_spec, json.dumps(config, sort_keys=True)]
@@ -597,7 +657,7 @@ class Builder:
                     is_archive=(lambda p: not p.startswith(tmp) and self.worker.is_archive(p)) if add else None,
                 )  # fmt: skip
 
-            created_by = f"/bin/sh -c #(nop) {text}"
+            created_by = f"{' '.join(st.shell)} #(nop) {text}"
 
             def make() -> str:
                 return self.worker.write_layer(st.image, config, created_by, write)
@@ -634,7 +694,7 @@ class Builder:
                 copymod.copy_into(rootfs, srcs, dest, workdir=workdir, several=len(srcs) > 1, chown=chown, chmod=chmod)
 
         def make() -> str:
-            return self.worker.write_layer(st.image, config, f"/bin/sh -c #(nop) {what} heredoc in {dest}", write)
+            return self.worker.write_layer(st.image, config, f"{' '.join(st.shell)} #(nop) {what} heredoc in {dest}", write)
 
         self._cached_or(st, key, make)
 

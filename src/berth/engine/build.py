@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import shutil
+import tarfile
 import tempfile
 import threading
 import time
@@ -34,7 +35,7 @@ from typing import Any, BinaryIO
 
 from berth import errdefs, ids
 from berth.archive.apply import apply_layer
-from berth.archive.compression import detect
+from berth.archive.compression import decompress
 from berth.archive.diff import write_diff
 from berth.builder.build import Builder, BuildOptions, StepFailed
 from berth.builder.dockerfile import parse
@@ -245,14 +246,20 @@ class _Worker:
         return path
 
     def is_archive(self, path: str) -> bool:
+        """A tar (plain, gzip, bzip2, xz, zstd): its first block, decompressed, is a tar header."""
         try:
             with open(path, "rb") as f:
-                head = f.read(512)
-        except OSError:
+                plain, _ = decompress(f)
+                block = plain.read(512)
+        except (OSError, errdefs.BerthError, EOFError, ValueError):
             return False
-        if detect(head) != "identity":
-            return True
-        return len(head) >= 262 and head[257:262] == b"ustar"
+        if len(block) < 512:
+            return False
+        try:
+            tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError:
+            return False
+        return True
 
     def unpack(self, path: str, directory: str) -> None:
         with open(path, "rb") as f:

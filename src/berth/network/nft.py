@@ -49,9 +49,16 @@ applying the same state twice leaves the same rules (idempotent). The chains::
   still from 127.0.0.1, is routed out of the bridge. The kernel drops a packet with a
   loopback source on any other interface as a martian unless
   ``net.ipv4.conf.<bridge>.route_localnet=1`` (see :func:`sysctls`), and the container
-  could not answer 127.0.0.1 anyway, so ``postrouting`` masquerades ``ip saddr
-  127.0.0.0/8 oifname <bridge>`` to the bridge's address. IPv6 has no route_localnet:
-  ``[::1]:port`` cannot be DNAT'd out of lo, and is not published.
+  could not answer 127.0.0.1 anyway, so ``postrouting`` rewrites the source of ``ip
+  saddr 127.0.0.0/8 oifname <bridge>`` to :data:`LOOPBACK_SNAT`, a link-local address
+  off every container's subnet: the container answers it through its default route (the
+  host), where connection tracking turns the reply back to 127.0.0.1. Not the bridge's
+  own address, as a masquerade would pick: the host's *direct* connections to the
+  container come from that address too, with other TCP timestamps, and a connection
+  through the published port that lands on the 4-tuple of a recent direct one (or the
+  reverse) meets the container's TIME_WAIT socket, which rejects it (PAWS) until the
+  client retries — measured as stalls when a container is reached both ways. IPv6 has
+  no route_localnet: ``[::1]:port`` cannot be DNAT'd out of lo, and is not published.
 
 **Published ports respect the host's input policy (beyond Docker).** A DNAT'd packet is
 *forwarded*, never *input*, so the host's input rules (ufw, firewalld, an ``inet
@@ -113,6 +120,7 @@ __all__ = [
 ]
 
 TABLE = "berth"
+LOOPBACK_SNAT = "169.254.77.1"  # the source containers see for the host's 127.0.0.1
 USER_CHAIN = "berth-user"
 
 _BASE_CHAINS = {
@@ -254,7 +262,7 @@ def _postrouting(networks: Sequence[Network]) -> list[str]:
             if n.ports:
                 rules.append(f"{fam} saddr {s} oifname {br} ct status dnat masquerade")
         if n.ports:
-            rules.append(f"ip saddr 127.0.0.0/8 oifname {br} masquerade")
+            rules.append(f"ip saddr 127.0.0.0/8 oifname {br} snat ip to {LOOPBACK_SNAT}")
     return rules
 
 

@@ -155,7 +155,7 @@ def test_loopback_and_hairpin_are_masqueraded_to_the_bridge():
     n = Network("berth0", ("172.17.0.0/16",), ports=(Port("tcp", 8080, "172.17.0.2", 80),))
     post = chain(render(State((n,))), "postrouting")
     assert 'ip saddr 172.17.0.0/16 oifname "berth0" ct status dnat masquerade' in post  # hairpin
-    assert 'ip saddr 127.0.0.0/8 oifname "berth0" masquerade' in post  # loopback
+    assert 'ip saddr 127.0.0.0/8 oifname "berth0" snat ip to 169.254.77.1' in post  # loopback
     assert nft.sysctls(State((n, Network("br-b", ("10.2.0.0/24",))))) == {
         "net.ipv4.conf.berth0.route_localnet": "1"
     }
