@@ -34,6 +34,8 @@ bench: install
 	$(PY) bench/pull_push.py
 	$(PY) bench/run_latency.py
 	$(PY) bench/shim_pss.py
+	$(PY) bench/port_publish.py
+	$(PY) bench/build.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
