@@ -199,7 +199,8 @@ class _Worker:
                 write_diff(sn.lower_dirs(key), sn.fs_dir(key), layer)
                 layer.seek(0)
                 child = ChildConfig(config=config, container_config=config, created_by=created_by)
-                return str(commit_image(self.images, parent, layer, child))
+                # the snapshot written is the layer's: commit it, do not extract it again
+                return str(commit_image(self.images, parent, layer, child, snapshot_key=key))
         finally:
             with contextlib.suppress(errdefs.BerthError):
                 sn.remove(key)

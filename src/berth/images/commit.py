@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from berth.content import write_blob
 from berth.errdefs import InvalidArgument
-from berth.images.pull import unpack
+from berth.errdefs import AlreadyExists
+from berth.images.pull import SIZE_LABEL, is_committed, unpack
 from berth.oci import mediatypes as mt
 from berth.oci.digest import Digest, sha256_of
 from berth.oci.image import Descriptor, Manifest, canonical_json, chain_ids
@@ -83,6 +84,7 @@ def commit_image(
     name: str = "",
     *,
     reuse: tuple[Descriptor, Digest] | None = None,
+    snapshot_key: str = "",
 ) -> Digest:
     """Record the image ``parent`` + the uncompressed layer tar ``layer`` (read from its
     start) described by ``child``, named ``name`` (normalised, see :func:`commit_name`;
@@ -91,7 +93,10 @@ def commit_image(
     ``parent`` None starts from nothing (``FROM scratch``); ``layer`` None adds no layer,
     only a history entry marked ``empty_layer`` (a builder's metadata step). ``reuse``
     (a layer's descriptor in some image's manifest, and its diff_id) adds a layer the
-    store already has instead (a builder's ``--cache-from``)."""
+    store already has instead (a builder's ``--cache-from``). ``snapshot_key`` names an
+    active snapshot over the parent's whose upper directory *is* ``layer`` (the builder's
+    COPY wrote it, the layer was diffed from it): it is committed as the new layer's
+    snapshot rather than the layer extracted again, and is gone afterwards."""
     if parent is not None:
         group, _ = svc._find(parent)
         base_raw = dict(group.loaded.raw_config)
@@ -157,6 +162,15 @@ def commit_image(
             held.add(str(man_digest))
             held.update(str(d.digest) for d in base_layers)
             held.update(str(c) for c in chain_ids([Digest(d) for d in diff_ids]))
+            if snapshot_key and diff_id is not None:
+                chain = str(chain_ids([Digest(d) for d in diff_ids])[-1])
+                try:
+                    if is_committed(svc.sn, Digest(chain)):
+                        svc.sn.remove(snapshot_key)
+                    else:
+                        svc.sn.commit(chain, snapshot_key, {SIZE_LABEL: str(svc.sn.usage(snapshot_key).size)})
+                except AlreadyExists:
+                    svc.sn.remove(snapshot_key)  # the same layer committed meanwhile
             unpack(svc.store, svc.sn, man, lambda ev: None, announced=False)
             with svc._lock:
                 svc._record(name or str(cfg), Descriptor(mt.OCI_MANIFEST, man_digest, len(man_raw)))
