@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from berth import errdefs
 from berth.builder import args as argmod
 from berth.builder import copy as copymod
+from berth.builder.context import TarContext
 from berth.builder.dockerfile import Dockerfile, Instruction, parse_onbuild
 from berth.builder.expand import Lexer, expand_word, expand_words
 from berth.linux.fs import mkdir_all_in_root
@@ -197,7 +198,7 @@ def go_duration(ns: int) -> str:
 
 
 class Builder:
-    def __init__(self, worker: Worker, context: str, emit: Emit) -> None:
+    def __init__(self, worker: Worker, context: TarContext, emit: Emit) -> None:
         self.worker = worker
         self.context = context
         self.emit = emit
@@ -606,6 +607,7 @@ class Builder:
         dest = expand_word(raw_dest, vars_, self.escape)
         several = len(sources_words) > 1
         with contextlib.ExitStack() as stack:
+            image_root = ""
             if from_ref:
                 stage = self._find_stage(from_ref)
                 if stage is not None:
@@ -614,34 +616,40 @@ class Builder:
                     image_id = stage.image
                 else:
                     image_id = self.worker.base(from_ref, pull=False, platform=self.opts.platform, emit=self.emit)
-                root = stack.enter_context(self.worker.image_rootfs(image_id))
-                excluded = None
-                where = f"image {from_ref}"
-            else:
-                root = self.context
-                excluded = self.opts.excluded
-                where = "build context"
-            found: list[copymod.Source] = []
+                image_root = stack.enter_context(self.worker.image_rootfs(image_id))
+            excluded = None if from_ref else self.opts.excluded
+            where = f"image {from_ref}" if from_ref else "build context"
+            patterns: list[str] = []
             urls: list[str] = []
+            found: list[copymod.Source] = []  # in the image, or in the context's index
             for s in sources_words:
                 if add and s.startswith(("http://", "https://")):
                     urls.append(s)
                     continue
+                patterns.append(s)
                 try:
-                    hits = copymod.find_sources(root, s, excluded=excluded, what=where)
-                except errdefs.NotFound as exc:
+                    if from_ref:
+                        found += copymod.find_sources(image_root, s, excluded=excluded, what=where)
+                    else:
+                        found += self.context.find(s, excluded=excluded, what=where)
+                except (errdefs.NotFound, errdefs.InvalidArgument) as exc:
                     raise BuildError(f"{what} failed: {exc.message}") from None
-                except errdefs.InvalidArgument as exc:
-                    raise BuildError(f"{what} failed: {exc.message}") from None
-                found += hits
             if not found and not urls:
                 raise BuildError(f"{what} failed: no source files were specified")
             several = several or len(found) + len(urls) > 1  # a wildcard matching several
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="berth-add-"))
-            for u in urls:
-                found.append(copymod.Source(self.worker.fetch(u, tmp), os.path.basename(u.split("?")[0]) or "index.html"))
-            digest = copymod.sources_digest(found, excluded)
-            kind = "multi" if len(found) > 1 else "dir" if os.path.isdir(found[0].host) else "file"
+            fetched = [
+                copymod.Source(self.worker.fetch(u, tmp), os.path.basename(u.split("?")[0]) or "index.html")
+                for u in urls
+            ]
+            if from_ref:
+                digest = copymod.sources_digest([*found, *fetched], excluded)
+            else:
+                digest = self.context.digest(found, excluded)
+                if fetched:
+                    digest = "sha256:" + hashlib.sha256((digest + copymod.sources_digest(fetched)).encode()).hexdigest()
+            n = len(found) + len(fetched)
+            kind = "multi" if n > 1 else "dir" if (found and found[0].is_dir) else "file"
             glued = f"--chown={chown_spec}" if chown_spec else ""
             text = f"{what} {glued}{kind}:{digest.removeprefix('sha256:')} in {dest} "
             config = json.loads(json.dumps(st.config))
@@ -649,9 +657,14 @@ class Builder:
             key = [what, digest, dest, workdir, chown_spec, chmod_spec, json.dumps(config, sort_keys=True)]
 
             def write(rootfs: str) -> None:
+                if from_ref:
+                    on_disk = list(found)
+                else:  # the step runs: now the context is unpacked, and resolved on disk
+                    root = self.context.root()
+                    on_disk = [src for p in patterns for src in copymod.find_sources(root, p, excluded=excluded, what=where)]
                 chown = copymod.resolve_chown(rootfs, chown_spec) if chown_spec else (0, 0)
                 copymod.copy_into(
-                    rootfs, found, dest, workdir=workdir, several=several, chown=chown, chmod=chmod,
+                    rootfs, [*on_disk, *fetched], dest, workdir=workdir, several=several, chown=chown, chmod=chmod,
                     excluded=excluded,
                     unpack=self.worker.unpack if add else None,
                     is_archive=(lambda p: not p.startswith(tmp) and self.worker.is_archive(p)) if add else None,

@@ -35,20 +35,21 @@ from dataclasses import dataclass
 from berth import errdefs
 from berth.linux.fs import mkdir_all_in_root, resolve_in_root
 
-__all__ = ["Source", "copy_into", "find_sources", "has_wildcard", "resolve_chown", "sources_digest"]
+__all__ = ["Source", "copy_into", "find_sources", "glob_regex", "has_wildcard", "resolve_chown", "sources_digest"]
 
 
 @dataclass(frozen=True)
 class Source:
     host: str  # the host path (after following a top-level symlink)
     name: str  # its path relative to its root, as matched
+    is_dir: bool = False
 
 
 def has_wildcard(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> re.Pattern[str]:
     out = ""
     i = 0
     while i < len(pattern):
@@ -89,7 +90,7 @@ def find_sources(
                 f"file not found in {what} or excluded by .dockerignore: stat {pattern}: file does not exist"
             )
         host = _resolve(root, clean, pattern, what)
-        return [Source(host, clean or ".")]
+        return [Source(host, clean or ".", os.path.isdir(host))]
     # wildcards: walk the directories the pattern's fixed prefix names
     parts = clean.split("/")
     matches = [""]
@@ -97,7 +98,7 @@ def find_sources(
         nxt = []
         for base in matches:
             if has_wildcard(part):
-                rx = _glob_regex(part)
+                rx = glob_regex(part)
                 host_dir = resolve_in_root(root, base, what) if base else root
                 try:
                     names = sorted(os.listdir(host_dir))
@@ -112,7 +113,8 @@ def find_sources(
         if excluded(rel):
             continue
         try:
-            out.append(Source(_resolve(root, rel, rel, what), rel))
+            host = _resolve(root, rel, rel, what)
+            out.append(Source(host, rel, os.path.isdir(host)))
         except errdefs.NotFound:
             continue
     return out

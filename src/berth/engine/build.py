@@ -38,6 +38,7 @@ from berth.archive.apply import apply_layer
 from berth.archive.compression import decompress
 from berth.archive.diff import write_diff
 from berth.builder.build import Builder, BuildOptions, StepFailed
+from berth.builder.context import TarContext
 from berth.builder.dockerfile import parse
 from berth.builder.dockerignore import IgnoreMatcher, parse_dockerignore
 from berth.engine.build_types import BuildRequest, CacheUsage
@@ -286,28 +287,19 @@ class BuildService:
             emit({"stream": text})
 
         try:
-            ctx = os.path.join(tmp, "context")
-            os.makedirs(ctx)
-            try:
-                apply_layer(ctx, context, chown=False)
-            except errdefs.InvalidArgument as exc:
-                raise errdefs.InvalidArgument(f"the build context is not a valid tar archive: {exc.message}") from None
-            df_name = req.dockerfile or "Dockerfile"
-            df_path = os.path.join(ctx, os.path.normpath("/" + df_name).lstrip("/"))
-            try:
-                with open(df_path, "rb") as fh:
-                    text = fh.read()
-            except FileNotFoundError:
-                raise errdefs.InvalidArgument(
-                    f"Cannot locate specified Dockerfile: {df_name}"
-                ) from None
+            df_name = os.path.normpath("/" + (req.dockerfile or "Dockerfile")).lstrip("/")
+            plain, _ = decompress(context)
+            # indexed as it arrives; unpacked only if a COPY/ADD step has to run
+            ctx = TarContext(plain, tmp, keep=(df_name, ".dockerignore"))
+            text = ctx.read_small(df_name)
+            if text is None:
+                raise errdefs.InvalidArgument(f"Cannot locate specified Dockerfile: {req.dockerfile or 'Dockerfile'}")
             dockerfile = parse(text)
             excluded = None
-            ignore_path = os.path.join(ctx, ".dockerignore")
-            if os.path.isfile(ignore_path):
-                with open(ignore_path) as f:
-                    matcher = IgnoreMatcher(parse_dockerignore(f.read()))
-                excluded = lambda rel: matcher.excluded(rel, os.path.isdir(os.path.join(ctx, rel)))  # noqa: E731
+            ignore = ctx.read_small(".dockerignore")
+            if ignore is not None:
+                matcher = IgnoreMatcher(parse_dockerignore(ignore.decode("utf-8", "surrogateescape")))
+                excluded = lambda rel: matcher.excluded(rel, ctx.is_dir(rel))  # noqa: E731
             worker = _Worker(self, req, tmp)
             opts = BuildOptions(
                 build_args=dict(req.build_args), labels=dict(req.labels), target=req.target,

@@ -1,0 +1,266 @@
+"""The build context as an index of the uploaded tar, unpacked only when a step needs it.
+
+A rebuild whose steps all come from the cache must not pay for writing the context to disk
+(a thousand small files cost more than the rest of such a build). So the upload is read
+once, as it arrives: every entry's name, type, mode, size and link target are indexed,
+every file's content digest is computed, the Dockerfile and ``.dockerignore`` are kept,
+and the tar is saved aside. COPY/ADD resolve their sources and compute their cache keys
+from the index alone (:meth:`TarContext.find`, :meth:`TarContext.digest`); only a step that
+actually runs calls :meth:`TarContext.root`, which unpacks the saved tar once.
+
+Resolution follows :mod:`berth.builder.copy`'s rules on the index: ``..`` above the root
+is refused, symlinks on the way are followed as if the context were ``/`` (so one pointing
+outside finds nothing there), wildcards are Go's ``filepath.Match`` per component, and
+``.dockerignore`` hides what it excludes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from berth import errdefs
+from berth.archive.compression import Reader
+from berth.builder import copy as copymod
+
+__all__ = ["Entry", "TarContext"]
+
+_CHUNK = 1 << 20
+_MAX_LINKS = 255
+
+
+@dataclass
+class Entry:
+    kind: str  # "f" file, "d" directory, "l" symlink
+    mode: int = 0o755
+    size: int = 0
+    link: str = ""
+    digest: str = ""
+    children: list[str] = field(default_factory=list)
+
+
+class _Tee:
+    """Reads ``src`` and writes what it read to ``dst``."""
+
+    def __init__(self, src: Reader, dst: BinaryIO) -> None:
+        self.src = src
+        self.dst = dst
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n)
+        if data:
+            self.dst.write(data)
+        return data
+
+
+def _norm(name: str) -> str:
+    return os.path.normpath("/" + name).lstrip("/")
+
+
+class TarContext:
+    """The context uploaded as a tar (plain: the caller decompresses), indexed."""
+
+    def __init__(self, stream: Reader, directory: str, keep: Iterable[str] = ()) -> None:
+        """Read ``stream`` to its end; the tar is saved in ``directory``, which also gets
+        the unpacked tree on demand. ``keep``: names whose contents are kept in memory
+        (the Dockerfile, ``.dockerignore``), available from :meth:`read_small`."""
+        self.directory = directory
+        self.tar_path = os.path.join(directory, "context.tar")
+        self._root = ""
+        self.entries: dict[str, Entry] = {"": Entry("d")}
+        self._small: dict[str, bytes] = {}
+        wanted = {_norm(k) for k in keep}
+        with open(self.tar_path, "wb") as saved:
+            tee = _Tee(stream, saved)
+            try:
+                with tarfile.open(fileobj=tee, mode="r|", errors="surrogateescape") as tar:  # type: ignore[call-overload]
+                    for ti in tar:
+                        self._add(tar, ti, wanted)
+            except tarfile.ReadError as exc:
+                if self.entries != {"": Entry("d")} or str(exc) != "empty file":
+                    raise errdefs.InvalidArgument(f"the build context is not a valid tar archive: {exc}") from None
+            except (tarfile.TarError, EOFError) as exc:
+                raise errdefs.InvalidArgument(f"the build context is not a valid tar archive: {exc}") from None
+            while tee.read(_CHUNK):
+                pass
+
+    def _dir(self, name: str) -> Entry:
+        e = self.entries.get(name)
+        if e is None:
+            parent = self._dir(os.path.dirname(name)) if name else None
+            e = self.entries[name] = Entry("d")
+            if parent is not None:
+                parent.children.append(os.path.basename(name))
+        return e
+
+    def _add(self, tar: tarfile.TarFile, ti: tarfile.TarInfo, wanted: set[str]) -> None:
+        name = _norm(ti.name)
+        if not name:
+            return
+        parent = self._dir(os.path.dirname(name))
+        old = self.entries.get(name)
+        if ti.isdir():
+            e = self._dir(name)
+            e.mode = ti.mode & 0o7777
+            return
+        if ti.issym():
+            e = Entry("l", ti.mode & 0o7777, link=ti.linkname)
+        elif ti.islnk():
+            target = self.entries.get(_norm(ti.linkname))
+            if target is None or target.kind != "f":
+                raise errdefs.InvalidArgument(f"the build context's hard link {ti.name} names no file before it")
+            e = Entry("f", target.mode, target.size, digest=target.digest)
+        elif ti.isreg():
+            h = hashlib.sha256()
+            f = tar.extractfile(ti)
+            small = bytearray() if name in wanted else None
+            if f is not None:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+                    if small is not None:
+                        small += chunk
+            if small is not None:
+                self._small[name] = bytes(small)
+            e = Entry("f", ti.mode & 0o7777, ti.size, digest=h.hexdigest())
+        else:
+            return  # fifos and devices are nobody's sources
+        self.entries[name] = e
+        if old is None:
+            parent.children.append(os.path.basename(name))
+
+    def is_dir(self, rel: str) -> bool:
+        e = self.entries.get(_norm(rel))
+        return e is not None and e.kind == "d"
+
+    def read_small(self, name: str) -> bytes | None:
+        """A kept file's contents (see ``keep``); None when the context has no such file."""
+        return self._small.get(_norm(name))
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def _resolve(self, path: str, what: str) -> str:
+        parts = [p for p in path.split("/") if p and p != "."]
+        resolved: list[str] = []
+        links = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if not resolved:
+                    raise errdefs.InvalidArgument(f"{what} {path!r} escapes the root through '..'")
+                resolved.pop()
+                continue
+            here = "/".join([*resolved, part])
+            e = self.entries.get(here)
+            if e is None:
+                resolved += [part, *(p for p in parts if p != "..")]
+                return "/".join(resolved)
+            if e.kind == "l":
+                links += 1
+                if links > _MAX_LINKS:
+                    raise errdefs.InvalidArgument(f"{what} {path!r}: too many levels of symbolic links")
+                if e.link.startswith("/"):
+                    resolved = []
+                parts = [p for p in e.link.split("/") if p and p != "."] + parts
+                continue
+            resolved.append(part)
+        return "/".join(resolved)
+
+    def _source(self, rel: str, shown: str, what: str) -> copymod.Source:
+        name = self._resolve(rel, what)
+        e = self.entries.get(name)
+        if e is None:
+            through_link = any(
+                (x := self.entries.get("/".join(rel.split("/")[:i]))) is not None and x.kind == "l"
+                for i in range(1, rel.count("/") + 2)
+            )
+            if through_link:
+                raise errdefs.NotFound(
+                    f"file not found in {what}: {shown} is a symlink whose target is outside the {what} "
+                    "(links are followed inside the context only)"
+                )
+            raise errdefs.NotFound(
+                f"file not found in {what} or excluded by .dockerignore: stat {shown}: file does not exist"
+            )
+        return copymod.Source(name, rel or ".", is_dir=e.kind == "d")
+
+    def find(
+        self, pattern: str, *, excluded: Callable[[str], bool] | None = None, what: str = "build context"
+    ) -> list[copymod.Source]:
+        """As :func:`berth.builder.copy.find_sources`, on the index (``Source.host`` is the
+        resolved name in the context)."""
+        clean = os.path.normpath("/" + pattern).lstrip("/")
+        if os.path.normpath(pattern).startswith("../") or os.path.normpath(pattern) == "..":
+            raise errdefs.InvalidArgument(f"forbidden path outside the {what}: {pattern}")
+        excluded = excluded or (lambda _: False)
+        if not copymod.has_wildcard(clean):
+            if clean and excluded(clean):
+                raise errdefs.NotFound(
+                    f"file not found in {what} or excluded by .dockerignore: stat {pattern}: file does not exist"
+                )
+            return [self._source(clean, pattern, what)]
+        matches = [""]
+        for part in clean.split("/"):
+            nxt = []
+            for base in matches:
+                if copymod.has_wildcard(part):
+                    rx = copymod.glob_regex(part)
+                    d = self.entries.get(self._resolve(base, what) if base else "")
+                    if d is None or d.kind != "d":
+                        continue
+                    nxt += [f"{base}/{n}".lstrip("/") for n in sorted(d.children) if rx.match(n)]
+                else:
+                    nxt.append(f"{base}/{part}".lstrip("/"))
+            matches = nxt
+        out = []
+        for rel in matches:
+            if excluded(rel):
+                continue
+            try:
+                out.append(self._source(rel, rel, what))
+            except errdefs.NotFound:
+                continue
+        return out
+
+    def digest(self, sources: Iterable[copymod.Source], excluded: Callable[[str], bool] | None = None) -> str:
+        """The sources' names, types, modes, sizes, link targets and contents, digested."""
+        excluded = excluded or (lambda _: False)
+        h = hashlib.sha256()
+
+        def walk(name: str, shown: str) -> None:
+            e = self.entries[name]
+            h.update(f"{shown}\0{e.kind}{e.mode:o}\0".encode())
+            if e.kind == "l":
+                h.update(e.link.encode() + b"\0")
+            elif e.kind == "f":
+                h.update(f"{e.size}\0{e.digest}\0".encode())
+            else:
+                for child in sorted(e.children):
+                    sub = f"{shown}/{child}" if shown != "." else child
+                    full = f"{name}/{child}" if name else child
+                    if not excluded(os.path.normpath(sub)):
+                        walk(full, sub)
+
+        for s in sources:
+            walk(s.host, s.name)
+        return "sha256:" + h.hexdigest()
+
+    def root(self) -> str:
+        """The context unpacked (once) into a directory; its path."""
+        if not self._root:
+            from berth.archive.apply import apply_layer
+
+            root = os.path.join(self.directory, "tree")
+            os.makedirs(root)
+            try:
+                with open(self.tar_path, "rb") as f:
+                    apply_layer(root, f, chown=False)
+            except BaseException:
+                shutil.rmtree(root, ignore_errors=True)
+                raise
+            self._root = root
+        return self._root
