@@ -206,11 +206,17 @@ class BodyReader(io.RawIOBase):
         return True
 
     async def _read(self, n: int) -> bytes:
-        data = await self._req.body.read(n)
-        if not data:
-            self.eof = True
-            self._on_eof()
-        return data
+        # gather up to n bytes in one trip (a body read gives at most what one socket read
+        # brought): trips between the worker thread and the loop are what uploads cost
+        out = bytearray()
+        while len(out) < n:
+            data = await self._req.body.read(n - len(out))
+            if not data:
+                self.eof = True
+                self._on_eof()
+                break
+            out += data
+        return bytes(out)
 
     def readinto(self, b: Any) -> int:
         view = memoryview(b).cast("B")
@@ -218,7 +224,8 @@ class BodyReader(io.RawIOBase):
             if self.eof or not len(view):
                 return 0
             try:
-                self._left = asyncio.run_coroutine_threadsafe(self._read(len(view)), self._loop).result()
+                # large reads: each one is a trip to the event loop and back
+                self._left = asyncio.run_coroutine_threadsafe(self._read(max(len(view), 1 << 20)), self._loop).result()
             except errdefs.BerthError:
                 raise
             except Exception as exc:

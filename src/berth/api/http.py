@@ -32,7 +32,7 @@ log = logging.getLogger("berth.api")
 
 MAX_HEAD = 1 << 20  # Go's DefaultMaxHeaderBytes
 MAX_DRAIN = 256 << 10  # unread body discarded to keep a connection; more closes it
-_READ = 65536
+_READ = 1 << 18  # what asyncio's transport gives per socket read at most (big uploads: fewer trips)
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

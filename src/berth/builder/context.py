@@ -20,7 +20,7 @@ import hashlib
 import os
 import shutil
 import tarfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -32,6 +32,8 @@ __all__ = ["Entry", "TarContext"]
 
 _CHUNK = 1 << 20
 _MAX_LINKS = 255
+_BLOCK = 512
+_ZERO = b"\0" * _BLOCK
 
 
 @dataclass
@@ -44,18 +46,99 @@ class Entry:
     children: list[str] = field(default_factory=list)
 
 
-class _Tee:
-    """Reads ``src`` and writes what it read to ``dst``."""
+class _Stream:
+    """Reads the upload in large pieces, saving every byte to ``saved`` as it goes."""
 
-    def __init__(self, src: Reader, dst: BinaryIO) -> None:
+    def __init__(self, src: Reader, saved: BinaryIO) -> None:
         self.src = src
-        self.dst = dst
+        self.saved = saved
+        self.buf = b""
+        self.pos = 0  # what of buf is consumed (slicing bytes would copy the rest each time)
 
-    def read(self, n: int = -1) -> bytes:
-        data = self.src.read(n)
-        if data:
-            self.dst.write(data)
-        return data
+    def _more(self) -> bool:
+        data = self.src.read(_CHUNK)
+        if not data:
+            return False
+        self.saved.write(data)
+        self.buf = self.buf[self.pos :] + data if self.pos < len(self.buf) else data
+        self.pos = 0
+        return True
+
+    def exact(self, n: int) -> bytes:
+        while len(self.buf) - self.pos < n:
+            if not self._more():
+                raise EOFError("unexpected end of the archive")
+        out = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def pieces(self, n: int) -> Iterator[bytes]:
+        """The next ``n`` bytes, in the pieces they arrived in."""
+        while n > 0:
+            if self.pos >= len(self.buf) and not self._more():
+                raise EOFError("unexpected end of the archive")
+            piece = self.buf[self.pos : self.pos + n]
+            self.pos += len(piece)
+            n -= len(piece)
+            yield piece
+
+    def drain(self) -> None:
+        self.buf, self.pos = b"", 0
+        while self._more():
+            self.buf, self.pos = b"", 0
+
+
+@dataclass
+class _Header:
+    name: str
+    type: bytes
+    mode: int
+    size: int
+    linkname: str
+
+
+def _pax(data: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        sp = data.index(b" ", pos)
+        length = int(data[pos:sp])
+        key, _, value = data[sp + 1 : pos + length - 1].partition(b"=")
+        out[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return out
+
+
+def _headers(st: _Stream) -> Iterator[_Header]:
+    """The entries of a tar (ustar, pax and GNU long names), each followed by its data,
+    which the consumer must read from ``st`` (``size`` bytes; the padding is skipped)."""
+    pax: dict[str, str] = {}
+    gnu: dict[bytes, str] = {}
+    while True:
+        try:
+            block = st.exact(_BLOCK)
+        except EOFError:
+            return  # an archive cut after its last entry, as tar(1) accepts
+        if block == _ZERO:
+            return
+        ti = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        pad = -ti.size % _BLOCK
+        if ti.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+            data = st.exact(ti.size + pad)[: ti.size]
+            if ti.type == tarfile.XHDTYPE:
+                pax = _pax(data)
+            elif ti.type != tarfile.XGLTYPE:
+                gnu[ti.type] = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
+            continue
+        size = int(pax["size"]) if "size" in pax else ti.size
+        yield _Header(
+            name=pax.get("path") or gnu.get(tarfile.GNUTYPE_LONGNAME) or ti.name,
+            type=ti.type,
+            mode=ti.mode,
+            size=size if ti.type in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE) else 0,
+            linkname=pax.get("linkpath") or gnu.get(tarfile.GNUTYPE_LONGLINK) or ti.linkname,
+        )
+        pax, gnu = {}, {}
 
 
 def _norm(name: str) -> str:
@@ -76,18 +159,13 @@ class TarContext:
         self._small: dict[str, bytes] = {}
         wanted = {_norm(k) for k in keep}
         with open(self.tar_path, "wb") as saved:
-            tee = _Tee(stream, saved)
+            st = _Stream(stream, saved)
             try:
-                with tarfile.open(fileobj=tee, mode="r|", errors="surrogateescape") as tar:  # type: ignore[call-overload]
-                    for ti in tar:
-                        self._add(tar, ti, wanted)
-            except tarfile.ReadError as exc:
-                if self.entries != {"": Entry("d")} or str(exc) != "empty file":
-                    raise errdefs.InvalidArgument(f"the build context is not a valid tar archive: {exc}") from None
-            except (tarfile.TarError, EOFError) as exc:
+                for h in _headers(st):
+                    self._add(st, h, wanted)
+            except (tarfile.TarError, EOFError, ValueError) as exc:
                 raise errdefs.InvalidArgument(f"the build context is not a valid tar archive: {exc}") from None
-            while tee.read(_CHUNK):
-                pass
+            st.drain()
 
     def _dir(self, name: str) -> Entry:
         e = self.entries.get(name)
@@ -98,40 +176,42 @@ class TarContext:
                 parent.children.append(os.path.basename(name))
         return e
 
-    def _add(self, tar: tarfile.TarFile, ti: tarfile.TarInfo, wanted: set[str]) -> None:
-        name = _norm(ti.name)
-        if not name:
-            return
-        parent = self._dir(os.path.dirname(name))
-        old = self.entries.get(name)
-        if ti.isdir():
-            e = self._dir(name)
-            e.mode = ti.mode & 0o7777
-            return
-        if ti.issym():
-            e = Entry("l", ti.mode & 0o7777, link=ti.linkname)
-        elif ti.islnk():
-            target = self.entries.get(_norm(ti.linkname))
+    def _add(self, st: _Stream, h: _Header, wanted: set[str]) -> None:
+        name = _norm(h.name)
+        data_left = h.size + (-h.size % _BLOCK)
+        e: Entry | None = None
+        if h.type == tarfile.DIRTYPE:
+            if name:
+                self._dir(name).mode = h.mode & 0o7777
+        elif h.type == tarfile.SYMTYPE:
+            e = Entry("l", h.mode & 0o7777, link=h.linkname)
+        elif h.type == tarfile.LNKTYPE:
+            target = self.entries.get(_norm(h.linkname))
             if target is None or target.kind != "f":
-                raise errdefs.InvalidArgument(f"the build context's hard link {ti.name} names no file before it")
+                raise errdefs.InvalidArgument(f"the build context's hard link {h.name} names no file before it")
             e = Entry("f", target.mode, target.size, digest=target.digest)
-        elif ti.isreg():
-            h = hashlib.sha256()
-            f = tar.extractfile(ti)
+        elif h.type in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
+            digest = hashlib.sha256()
             small = bytearray() if name in wanted else None
-            if f is not None:
-                while chunk := f.read(_CHUNK):
-                    h.update(chunk)
-                    if small is not None:
-                        small += chunk
+            for piece in st.pieces(h.size):
+                digest.update(piece)
+                if small is not None:
+                    small += piece
+            data_left -= h.size
             if small is not None:
                 self._small[name] = bytes(small)
-            e = Entry("f", ti.mode & 0o7777, ti.size, digest=h.hexdigest())
-        else:
-            return  # fifos and devices are nobody's sources
-        self.entries[name] = e
-        if old is None:
+            e = Entry("f", h.mode & 0o7777, h.size, digest=digest.hexdigest())
+        # fifos and devices are nobody's sources
+        for _ in st.pieces(data_left):
+            pass
+        if e is None or not name:
+            return
+        parent = self._dir(os.path.dirname(name))
+        if name not in self.entries:
             parent.children.append(os.path.basename(name))
+        elif self.entries[name].kind == "d":
+            raise errdefs.InvalidArgument(f"the build context has {h.name} both as a directory and not")
+        self.entries[name] = e
 
     def is_dir(self, rel: str) -> bool:
         e = self.entries.get(_norm(rel))

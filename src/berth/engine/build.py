@@ -290,7 +290,9 @@ class BuildService:
             df_name = os.path.normpath("/" + (req.dockerfile or "Dockerfile")).lstrip("/")
             plain, _ = decompress(context)
             # indexed as it arrives; unpacked only if a COPY/ADD step has to run
+            t0 = time.monotonic()
             ctx = TarContext(plain, tmp, keep=(df_name, ".dockerignore"))
+            log.debug("build context: %d entries indexed in %.3f s", len(ctx.entries), time.monotonic() - t0)
             text = ctx.read_small(df_name)
             if text is None:
                 raise errdefs.InvalidArgument(f"Cannot locate specified Dockerfile: {req.dockerfile or 'Dockerfile'}")
@@ -316,6 +318,7 @@ class BuildService:
                     raise
                 emit({"errorDetail": {"message": exc.message}, "error": exc.message})
                 raise
+            log.debug("build: %s in %.3f s after the context", image_id[:19], time.monotonic() - t0)
             emit({"aux": {"ID": image_id}})
             stream(f"Successfully built {image_id.removeprefix('sha256:')[:12]}\n")
             for t in req.tags:

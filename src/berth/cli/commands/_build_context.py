@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 BLOCK = 512
-CHUNK = 1 << 16
+CHUNK = 1 << 20  # big chunks: each costs the daemon a trip through its event loop
 DEFAULT_DOCKERFILE = "Dockerfile"
 
 
@@ -156,6 +156,9 @@ class ContextTar:
             return
         buf = bytearray()
         for data in self._entries():
+            if not buf and len(data) >= CHUNK:
+                yield data  # a big piece of a file goes as it is, not copied again
+                continue
             buf += data
             if len(buf) >= CHUNK:
                 yield bytes(buf)
