@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from berth import errdefs
-from berth.builder._gostr import go_quote, parse_go_duration
 from berth.builder.expand import Lexer
+from berth.gofmt import go_quote, parse_go_duration
 
 if TYPE_CHECKING:
     from berth.builder.dockerfile import Instruction

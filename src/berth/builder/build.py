@@ -41,6 +41,7 @@ from berth.builder import copy as copymod
 from berth.builder.context import TarContext
 from berth.builder.dockerfile import Dockerfile, Instruction, parse_onbuild
 from berth.builder.expand import Lexer, expand_word, expand_words
+from berth.gofmt import format_duration, quote_list
 from berth.linux.fs import mkdir_all_in_root
 
 __all__ = ["BuildError", "BuildOptions", "Builder", "Emit", "StepFailed", "Worker"]
@@ -169,32 +170,6 @@ def _set_env(config: dict[str, Any], key: str, value: str) -> None:
 
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def go_list(items: Sequence[str]) -> str:
-    """A string slice as Go's ``%q`` prints it, which Docker's history shows:
-    ``["/bin/sh" "-c" "echo hi"]``."""
-    return "[" + " ".join(json.dumps(x, ensure_ascii=False) for x in items) + "]"
-
-
-def go_duration(ns: int) -> str:
-    """A time.Duration as Go prints it: ``0s``, ``1.5s``, ``500ms``, ``1m30s``, ``1h0m0s``."""
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if ns >= size:
-                return sign + f"{ns / size:.9f}".rstrip("0").rstrip(".") + unit
-    h, rest = divmod(ns, 3_600_000_000_000)
-    m, rest = divmod(rest, 60_000_000_000)
-    secs = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
-    if h:
-        return f"{sign}{h}h{m}m{secs}"
-    if m:
-        return f"{sign}{m}m{secs}"
-    return sign + secs
 
 
 class Builder:
@@ -501,7 +476,7 @@ class Builder:
     def _i_cmd(self, st: _Stage, ins: Instruction) -> None:
         cmd = self._command(st, ins)
         st.cmd_set = True
-        self._meta(st, ins, f" CMD {go_list(cmd)}", lambda c: c.__setitem__("Cmd", cmd))
+        self._meta(st, ins, f" CMD {quote_list(cmd)}", lambda c: c.__setitem__("Cmd", cmd))
 
     def _i_entrypoint(self, st: _Stage, ins: Instruction) -> None:
         ep = self._command(st, ins) if (ins.json or (ins.args and " ".join(ins.args))) else []
@@ -511,7 +486,7 @@ class Builder:
             if not st.cmd_set:
                 c["Cmd"] = None  # Docker: an ENTRYPOINT resets a CMD inherited from the base
 
-        self._meta(st, ins, f" ENTRYPOINT {go_list(ep)}", change)
+        self._meta(st, ins, f" ENTRYPOINT {quote_list(ep)}", change)
 
     def _i_shell(self, st: _Stage, ins: Instruction) -> None:
         if not ins.json or not ins.args:
@@ -532,8 +507,8 @@ class Builder:
                 health[dst] = hc[src]
         # Docker's history shows the Go struct: &{Test Interval Timeout StartPeriod Retries}
         text = (
-            f" HEALTHCHECK &{{{go_list(test)} \"{go_duration(hc.get('interval') or 0)}\" "
-            f"\"{go_duration(hc.get('timeout') or 0)}\" \"{go_duration(hc.get('start_period') or 0)}\" "
+            f" HEALTHCHECK &{{{quote_list(test)} \"{format_duration(hc.get('interval') or 0)}\" "
+            f"\"{format_duration(hc.get('timeout') or 0)}\" \"{format_duration(hc.get('start_period') or 0)}\" "
             f"'\\x{int(hc.get('retries') or 0):02x}'}}"
         )
         self._meta(st, ins, text, lambda c: c.__setitem__("Healthcheck", health))

@@ -51,8 +51,8 @@ from dataclasses import dataclass, field, replace
 
 from berth import errdefs
 from berth.builder import args as argmod
-from berth.builder._gostr import go_quote
 from berth.builder.expand import Lexer
+from berth.gofmt import go_quote
 
 __all__ = [
     "INSTRUCTIONS",

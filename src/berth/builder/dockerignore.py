@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 
 from berth import errdefs
-from berth.builder._gostr import go_clean, go_quote
+from berth.gofmt import go_clean, go_quote
 
 __all__ = ["IgnoreMatcher", "parse_dockerignore"]
 

@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping
 
 from berth import errdefs
-from berth.builder._gostr import go_quote
+from berth.gofmt import go_quote
 
 __all__ = ["Lexer", "expand_word", "expand_words"]
 

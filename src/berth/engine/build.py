@@ -65,7 +65,6 @@ class _Worker:
         self.images = svc.images
         self.req = req
         self.tmp = tmp
-        self.failed_containers: list[str] = []
 
     # images
 
@@ -167,9 +166,7 @@ class _Worker:
                 child = ChildConfig(config=config, container_id=c.id, container_config=config, created_by=created_by)
                 image_id = str(commit_image(self.images, parent, layer, child))
         finally:
-            if keep:
-                self.failed_containers.append(c.id)
-            elif self.req.rm or self.req.force_rm:
+            if not keep and (self.req.rm or self.req.force_rm):
                 with contextlib.suppress(errdefs.BerthError):
                     cs.remove(c.id, force=True)
                 emit(f"Removing intermediate container {c.id[:12]}\n")

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from berth.content import write_blob
-from berth.errdefs import InvalidArgument
-from berth.errdefs import AlreadyExists
+from berth.errdefs import AlreadyExists, InvalidArgument
 from berth.images.pull import SIZE_LABEL, is_committed, unpack
 from berth.oci import mediatypes as mt
 from berth.oci.digest import Digest, sha256_of

@@ -15,7 +15,6 @@ __all__ = [
     "each_container",
     "ellipsis",
     "filters_query",
-    "go_quote",
     "parse_filters",
     "truncate_id",
 ]
@@ -76,32 +75,3 @@ def ellipsis(s: str, width: int) -> str:
         return s[0]
     return s[: width - 1] + "…"
 
-
-_ESC = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
-
-
-def go_quote(s: str) -> str:
-    """Go's strconv.Quote: printable characters as they are, the rest escaped."""
-    out = ['"']
-    for c in s:
-        if c in _ESC:
-            out.append(_ESC[c])
-        elif c.isprintable():
-            out.append(c)
-        else:
-            n = ord(c)
-            out.append(
-                f"\\x{n:02x}" if n < 0x80 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
-            )
-    out.append('"')
-    return "".join(out)

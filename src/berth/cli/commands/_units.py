@@ -40,42 +40,11 @@ def ram_in_bytes(value: str) -> int:
     return int(float(num) * _UNITS[unit])
 
 
-_DUR = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-
-
 def go_duration(value: str) -> int:
-    """Go's ``time.ParseDuration``, in nanoseconds."""
-    s = value
-    bad = ValueError(f'time: invalid duration "{value}"')
-    neg = False
-    if s[:1] in ("-", "+"):
-        neg = s[0] == "-"
-        s = s[1:]
-    if s == "0":
-        return 0
-    if not s:
-        raise bad
-    total = 0.0
-    while s:
-        i = 0
-        while i < len(s) and (s[i].isdigit() or s[i] == "."):
-            i += 1
-        num = s[:i]
-        if not num or num == "." or num.count(".") > 1:
-            raise bad
-        s = s[i:]
-        j = 0
-        while j < len(s) and not (s[j].isdigit() or s[j] == "."):
-            j += 1
-        unit = s[:j]
-        s = s[j:]
-        if not unit:
-            raise ValueError(f'time: missing unit in duration "{value}"')
-        if unit not in _DUR:
-            raise ValueError(f'time: unknown unit "{unit}" in duration "{value}"')
-        total += float(num) * _DUR[unit]
-    ns = round(total)
-    return -ns if neg else ns
+    """Go's ``time.ParseDuration``, in nanoseconds (ValueError with Go's message)."""
+    from berth.gofmt import parse_go_duration
+
+    return parse_go_duration(value)
 
 
 def rational_nanos(value: str) -> int:

@@ -161,8 +161,9 @@ def row(c: dict[str, Any], trunc: bool, now: float) -> dict[str, str]:
     prints them."""
     import time
 
-    from berth.cli.commands._ctrutil import ellipsis, go_quote, truncate_id
+    from berth.cli.commands._ctrutil import ellipsis, truncate_id
     from berth.cli.human import duration, human_size
+    from berth.gofmt import go_quote
 
     cid = str(c.get("Id") or "")
     names = [n[1:] if n.startswith("/") else n for n in c.get("Names") or []]

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 
 from berth import errdefs
 from berth.engine.containers.model import Container, Health, HealthConfig, HealthLog
+from berth.gofmt import format_duration
 from berth.logs.timefmt import format_nano, parse_time
 from berth.oci import fastjson
 from berth.shim.client import OCIRuntimeError, ShimClient, launch_exec
@@ -131,27 +132,7 @@ def probe_argv(test: Sequence[str]) -> list[str] | None:
 def go_duration(seconds: float) -> str:
     """Go's ``time.Duration.String`` for the timeout message: ``30s``, ``200ms``,
     ``1.5s``, ``1m0s``."""
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    if ns < 1_000:
-        return f"{ns}ns"
-    if ns < 1_000_000:
-        return _trim(ns / 1e3) + "µs"
-    if ns < 1_000_000_000:
-        return _trim(ns / 1e6) + "ms"
-    h, rem = divmod(ns, 3600 * 10**9)
-    m, rem = divmod(rem, 60 * 10**9)
-    s = _trim(rem / 1e9) + "s"
-    if h:
-        return f"{h}h{m}m{s}"
-    if m:
-        return f"{m}m{s}"
-    return s
-
-
-def _trim(x: float) -> str:
-    return f"{x:.9f}".rstrip("0").rstrip(".")
+    return format_duration(round(seconds * 1e9))
 
 
 def record(

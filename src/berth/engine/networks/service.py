@@ -43,6 +43,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -105,8 +106,6 @@ class Joined:
 
 
 def now_rfc3339() -> str:
-    import time
-
     return format_nano(time.time_ns())
 
 
@@ -153,10 +152,6 @@ class NetworkService:
         if len(hits) > 1:
             raise errdefs.InvalidArgument(f"network {ref} is ambiguous ({len(hits)} matches found based on ID prefix)")
         raise errdefs.NotFound(f"network {ref} not found")
-
-    def _save(self, n: Network) -> None:
-        with self.db.networks() as tx:
-            tx.update_network(n.id, json.dumps(to_doc(n)))
 
     def _event(self, action: str, n: Network, **attrs: str) -> None:
         if self.events is not None:

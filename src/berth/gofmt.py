@@ -1,14 +1,16 @@
-"""Go standard-library behaviours that Docker's messages and rules depend on.
+"""Go standard-library behaviours that Docker's messages, rules and output depend on
+(berth's L0: pure, imports nothing of berth).
 
-Docker's Dockerfile front end is written in Go, and its error texts quote values with
-``strconv.Quote`` (``%q``), clean paths with ``filepath.Clean`` and read durations with
-``time.ParseDuration``. Reproducing those three exactly keeps berth's messages and
-results identical to Docker's.
+Docker is written in Go: its texts quote values with ``strconv.Quote`` (``%q``), print
+string slices as ``%q`` does (``["a" "b"]``) and durations as ``time.Duration.String``,
+clean paths with ``filepath.Clean`` and read durations with ``time.ParseDuration``.
+Reproducing those exactly keeps berth's messages and results identical to Docker's,
+in the CLI, the daemon and the builder alike.
 """
 
 from __future__ import annotations
 
-__all__ = ["go_clean", "go_quote", "parse_go_duration"]
+__all__ = ["format_duration", "go_clean", "go_quote", "parse_go_duration", "quote_list"]
 
 _ESCAPES = {
     "\a": "\\a",
@@ -128,3 +130,34 @@ def parse_go_duration(text: str) -> int:
     if total > 2**63 - 1:
         raise ValueError(f"time: invalid duration {quoted}")
     return -total if neg else total
+
+
+def quote_list(items: list[str] | tuple[str, ...]) -> str:
+    """A string slice as Go's ``%q`` prints it: ``["/bin/sh" "-c" "echo hi"]``."""
+    return "[" + " ".join(go_quote(x) for x in items) + "]"
+
+
+def _trim(x: float) -> str:
+    return f"{x:.9f}".rstrip("0").rstrip(".")
+
+
+def format_duration(ns: int) -> str:
+    """``time.Duration.String``: ``0s``, ``1.5s``, ``500ms``, ``1m30s``, ``1h0m0s``."""
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000:
+        return f"{sign}{ns}ns"
+    if ns < 1_000_000:
+        return sign + _trim(ns / 1e3) + "µs"
+    if ns < 1_000_000_000:
+        return sign + _trim(ns / 1e6) + "ms"
+    h, rest = divmod(ns, 3_600_000_000_000)
+    m, rest = divmod(rest, 60_000_000_000)
+    secs = _trim(rest / 1e9) + "s"
+    if h:
+        return f"{sign}{h}h{m}m{secs}"
+    if m:
+        return f"{sign}{m}m{secs}"
+    return sign + secs
