@@ -7,27 +7,25 @@ leaves 127.0.0.0/8 or the namespaces the tests make."""
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import socket
 import struct
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from berth import errdefs
-from berth.linux import syscalls as sc
 from berth.network import dnswire as w
 from berth.network import netns
 from berth.network.dns import Resolver
+from berth.testing.netns import in_netns
 
 pytestmark = pytest.mark.root
 
-T = TypeVar("T")
 
 HOSTS = {
     ("k", "web"): {w.TYPE_A: ["10.1.0.2", "10.1.0.3"], w.TYPE_AAAA: ["fd00::2"]},
@@ -44,30 +42,6 @@ def lookup(key: str, name: str, qtype: int) -> list[str] | None:
 
 def reverse(key: str, address: str) -> str | None:
     return PTRS.get((key, address))
-
-
-def in_netns(path: str, fn: Callable[[], T]) -> T:
-    """``fn()`` on a thread that joined the namespace at ``path``."""
-    out: list[T] = []
-    err: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                sc.default().setns(fd, sc.CLONE_NEWNET)
-            finally:
-                os.close(fd)
-            out.append(fn())
-        except BaseException as exc:
-            err.append(exc)
-
-    t = threading.Thread(target=work)
-    t.start()
-    t.join()
-    if err:
-        raise err[0]
-    return out[0]
 
 
 def query(name: str, qtype: int = w.TYPE_A, *, qid: int | None = None, count: int = 1) -> bytes:

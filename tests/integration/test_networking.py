@@ -17,18 +17,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import docker
 import pytest
 from docker.errors import APIError, NotFound
 
-from berth.linux import syscalls as sc
 from berth.testing.berthd import Berthd
+from berth.testing.netns import in_netns
 
 pytestmark = pytest.mark.root
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -81,30 +79,6 @@ def gateway(client: docker.DockerClient, network: str = "bridge") -> str:
 def ip_of(c: docker.models.containers.Container, network: str) -> str:
     c.reload()
     return str(c.attrs["NetworkSettings"]["Networks"][network]["IPAddress"])
-
-
-def in_netns(path: str, fn: Callable[[], T]) -> T:
-    """``fn()`` on a thread that joined the network namespace bound at ``path``."""
-    out: list[T] = []
-    err: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                sc.default().setns(fd, sc.CLONE_NEWNET)
-            finally:
-                os.close(fd)
-            out.append(fn())
-        except BaseException as exc:
-            err.append(exc)
-
-    t = threading.Thread(target=work)
-    t.start()
-    t.join()
-    if err:
-        raise err[0]
-    return out[0]
 
 
 # -- the default bridge ----------------------------------------------------------------------

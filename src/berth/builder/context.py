@@ -273,38 +273,15 @@ class TarContext:
     ) -> list[copymod.Source]:
         """As :func:`berth.builder.copy.find_sources`, on the index (``Source.host`` is the
         resolved name in the context)."""
-        clean = os.path.normpath("/" + pattern).lstrip("/")
-        if os.path.normpath(pattern).startswith("../") or os.path.normpath(pattern) == "..":
-            raise errdefs.InvalidArgument(f"forbidden path outside the {what}: {pattern}")
-        excluded = excluded or (lambda _: False)
-        if not copymod.has_wildcard(clean):
-            if clean and excluded(clean):
-                raise errdefs.NotFound(
-                    f"file not found in {what} or excluded by .dockerignore: stat {pattern}: file does not exist"
-                )
-            return [self._source(clean, pattern, what)]
-        matches = [""]
-        for part in clean.split("/"):
-            nxt = []
-            for base in matches:
-                if copymod.has_wildcard(part):
-                    rx = copymod.glob_regex(part)
-                    d = self.entries.get(self._resolve(base, what) if base else "")
-                    if d is None or d.kind != "d":
-                        continue
-                    nxt += [f"{base}/{n}".lstrip("/") for n in sorted(d.children) if rx.match(n)]
-                else:
-                    nxt.append(f"{base}/{part}".lstrip("/"))
-            matches = nxt
-        out = []
-        for rel in matches:
-            if excluded(rel):
-                continue
-            try:
-                out.append(self._source(rel, rel, what))
-            except errdefs.NotFound:
-                continue
-        return out
+
+        def listdir(rel: str) -> list[str] | None:
+            d = self.entries.get(self._resolve(rel, what) if rel else "")
+            return d.children if d is not None and d.kind == "d" else None
+
+        return copymod.match_sources(
+            pattern, source=lambda rel, shown: self._source(rel, shown, what), listdir=listdir,
+            excluded=excluded, what=what,
+        )  # fmt: skip
 
     def digest(self, sources: Iterable[copymod.Source], excluded: Callable[[str], bool] | None = None) -> str:
         """The sources' names, types, modes, sizes, link targets and contents, digested."""

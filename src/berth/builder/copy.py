@@ -35,7 +35,16 @@ from dataclasses import dataclass
 from berth import errdefs
 from berth.linux.fs import mkdir_all_in_root, resolve_in_root
 
-__all__ = ["Source", "copy_into", "find_sources", "glob_regex", "has_wildcard", "resolve_chown", "sources_digest"]
+__all__ = [
+    "Source",
+    "copy_into",
+    "find_sources",
+    "glob_regex",
+    "has_wildcard",
+    "match_sources",
+    "resolve_chown",
+    "sources_digest",
+]
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,18 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out + r"\Z")
 
 
-def find_sources(
-    root: str, pattern: str, *, excluded: Callable[[str], bool] | None = None, what: str = "build context"
+def match_sources(
+    pattern: str,
+    *,
+    source: Callable[[str, str], Source],
+    listdir: Callable[[str], list[str] | None],
+    excluded: Callable[[str], bool] | None = None,
+    what: str = "build context",
 ) -> list[Source]:
-    """The sources ``pattern`` names in ``root`` (see the module docstring)."""
+    """The sources ``pattern`` names (see the module docstring), in a root seen through
+    ``source(rel, shown)`` (the Source at ``rel``, NotFound when nothing is there) and
+    ``listdir(rel)`` (a directory's names; None when it is no directory): the disk, or an
+    index of the uploaded context (:class:`berth.builder.context.TarContext`)."""
     clean = os.path.normpath("/" + pattern).lstrip("/")
     if os.path.normpath(pattern).startswith("../") or os.path.normpath(pattern) == "..":
         raise errdefs.InvalidArgument(f"forbidden path outside the {what}: {pattern}")
@@ -89,22 +106,16 @@ def find_sources(
             raise errdefs.NotFound(
                 f"file not found in {what} or excluded by .dockerignore: stat {pattern}: file does not exist"
             )
-        host = _resolve(root, clean, pattern, what)
-        return [Source(host, clean or ".", os.path.isdir(host))]
+        return [source(clean, pattern)]
     # wildcards: walk the directories the pattern's fixed prefix names
-    parts = clean.split("/")
     matches = [""]
-    for part in parts:
+    for part in clean.split("/"):
         nxt = []
         for base in matches:
             if has_wildcard(part):
                 rx = glob_regex(part)
-                host_dir = resolve_in_root(root, base, what) if base else root
-                try:
-                    names = sorted(os.listdir(host_dir))
-                except OSError:
-                    continue
-                nxt += [f"{base}/{n}".lstrip("/") for n in names if rx.match(n)]
+                names = listdir(base)
+                nxt += [f"{base}/{n}".lstrip("/") for n in sorted(names or ()) if rx.match(n)]
             else:
                 nxt.append(f"{base}/{part}".lstrip("/"))
         matches = nxt
@@ -112,12 +123,27 @@ def find_sources(
     for rel in matches:
         if excluded(rel):
             continue
-        try:
-            host = _resolve(root, rel, rel, what)
-            out.append(Source(host, rel, os.path.isdir(host)))
-        except errdefs.NotFound:
-            continue
+        with contextlib.suppress(errdefs.NotFound):
+            out.append(source(rel, rel))
     return out
+
+
+def find_sources(
+    root: str, pattern: str, *, excluded: Callable[[str], bool] | None = None, what: str = "build context"
+) -> list[Source]:
+    """The sources ``pattern`` names in the directory ``root``."""
+
+    def source(rel: str, shown: str) -> Source:
+        host = _resolve(root, rel, shown, what)
+        return Source(host, rel or ".", os.path.isdir(host))
+
+    def listdir(rel: str) -> list[str] | None:
+        try:
+            return os.listdir(resolve_in_root(root, rel, what) if rel else root)
+        except OSError:
+            return None
+
+    return match_sources(pattern, source=source, listdir=listdir, excluded=excluded, what=what)
 
 
 def _resolve(root: str, rel: str, shown: str, what: str) -> str:
