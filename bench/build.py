@@ -27,7 +27,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import report, summary
+from common import DOCKERD_NO_NETWORK, clean_env, report, run, start_dockerd, stop_dockerd, summary
 
 from berth.testing import busybox
 from berth.testing.berthd import Berthd
@@ -62,24 +61,6 @@ STEPS = [line for line in DOCKERFILE.splitlines() if line]
 STEP_RE = re.compile(rb"^\s*step (\d+)/(\d+)", re.IGNORECASE)
 CACHE_RE = re.compile(rb"using cache", re.IGNORECASE)
 BUILD_TIMEOUT = 120.0
-
-
-def run(
-    argv: list[str],
-    env: dict[str, str] | None = None,
-    check: bool = True,
-    input: bytes | None = None,
-) -> subprocess.CompletedProcess[bytes]:
-    p = subprocess.run(argv, env=env, capture_output=True, check=False, timeout=120, input=input)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {p.returncode}: {p.stderr.decode()[-500:]}")
-    return p
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BERTH_"))}
-    env.update(extra)
-    return env
 
 
 class Build:
@@ -180,44 +161,6 @@ def make_context(ctx: str) -> None:
         f.write(DOCKERFILE)
 
 
-def start_dockerd(tmp: str) -> tuple[subprocess.Popen[bytes], dict[str, str]] | None:
-    """A private dockerd (as bench/run_latency.py starts one): its own roots and socket,
-    no bridge, no iptables."""
-    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-    if not (os.access(dockerd, os.X_OK) and DOCKER):
-        return None
-    root = os.path.join(tmp, "dockerd")
-    os.makedirs(root)
-    sock = f"{root}/docker.sock"
-    env = clean_env(
-        DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=f"{root}/client", DOCKER_BUILDKIT="0"
-    )
-    proc = subprocess.Popen(
-        [dockerd, "--data-root", f"{root}/data", "--exec-root", f"{root}/exec", "--pidfile", f"{root}/pid",
-         "-H", f"unix://{sock}", "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
-         "--ip-masq=false", "--containerd-namespace", "berth-bench-b", "--containerd-plugins-namespace", "berth-bench-bp"],
-        stdout=open(f"{root}/log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(300):
-        if run([DOCKER or "docker", "version"], env=env, check=False).returncode == 0:
-            return proc, env
-        if proc.poll() is not None:
-            return None
-        time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    return None
-
-
-def stop_dockerd(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def median_steps(builds: list[Build]) -> dict[int, float]:
     keys = sorted({k for b in builds for k in b.steps})
     return {k: statistics.median([b.steps.get(k, 0.0) for b in builds]) for k in keys}
@@ -270,7 +213,12 @@ def main() -> None:
         engines.append(
             Engine("berth", [BERTH], benv, [], [["rmi", "-f", TAG], ["builder", "prune", "-f"]])
         )
-        started = start_dockerd(tmp)
+        # a private dockerd as bench/run_latency.py starts one: no bridge, no iptables
+        started = start_dockerd(
+            tmp, DOCKER,
+            [*DOCKERD_NO_NETWORK, "--containerd-namespace", "berth-bench-b", "--containerd-plugins-namespace", "berth-bench-bp"],
+            env_extra={"DOCKER_BUILDKIT": "0"},
+        )  # fmt: skip
         if started:
             dockerd, denv = started
             dk = Engine("docker", [DOCKER or "docker"], denv, [], [["rmi", "-f", TAG]])

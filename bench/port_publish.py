@@ -30,7 +30,6 @@ import os
 import platform
 import shlex
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ import time
 from typing import TypedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS
+from common import RESULTS, clean_env, run, start_dockerd, stop_dockerd
 
 from berth.testing import busybox
 from berth.testing.berthd import Berthd
@@ -70,19 +69,6 @@ class Row(TypedDict):
     mb_s_runs: list[float]
     syn_retrans: int
     paws_timewait: int
-
-
-def run(argv: list[str], env: dict[str, str] | None = None, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    p = subprocess.run(argv, env=env, capture_output=True, check=False, timeout=timeout)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {p.returncode}: {p.stderr.decode()[-500:]}")
-    return p
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BERTH_"))}
-    env.update(extra)
-    return env
 
 
 def free_port() -> int:
@@ -240,44 +226,13 @@ def measure_engine(e: Engine, args: argparse.Namespace, rows: dict[str, Row], no
 # ---- the private dockerd, and putting the host back the way it was ----------------------
 
 
-def start_dockerd(tmp: str) -> tuple[subprocess.Popen[bytes], dict[str, str]] | None:
-    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-    if not (os.access(dockerd, os.X_OK) and DOCKER):
-        return None
-    root = os.path.join(tmp, "dockerd")
-    os.makedirs(root)
-    sock = f"{root}/docker.sock"
-    env = clean_env(DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=f"{root}/client")
-    # our own bridge (dockerd's --bip would make and name its own docker0, which another
-    # docker on the host may own); -b and --bip are mutually exclusive
+def make_bridge() -> None:
+    """The bridge the private dockerd is given (``-b``): its own, since dockerd's --bip
+    would make and name its own docker0, which another docker on the host may own; -b and
+    --bip are mutually exclusive. ``restore_host`` deletes it."""
     run(["ip", "link", "add", DK_BRIDGE, "type", "bridge"])
     run(["ip", "addr", "add", DK_CIDR, "dev", DK_BRIDGE])
     run(["ip", "link", "set", DK_BRIDGE, "up"])
-    proc = subprocess.Popen(
-        [dockerd, "--data-root", f"{root}/data", "--exec-root", f"{root}/exec", "--pidfile", f"{root}/pid",
-         "-H", f"unix://{sock}", "--bridge", DK_BRIDGE, "--iptables=true", "--ip6tables=false",
-         "--userland-proxy=true", "--containerd-namespace", "berth-bench-pp", "--containerd-plugins-namespace", "berth-bench-pp-p"],
-        stdout=open(f"{root}/log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(300):
-        if proc.poll() is not None:
-            break
-        if run([DOCKER, "version"], env=env, check=False).returncode == 0:
-            return proc, env
-        time.sleep(0.1)
-    stop_dockerd(proc)
-    with open(f"{root}/log", "rb") as f:
-        print(f"dockerd did not start:\n{f.read()[-2000:].decode(errors='replace')}", file=sys.stderr)
-    return None
-
-
-def stop_dockerd(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def host_state() -> dict[str, str]:
@@ -377,7 +332,12 @@ def main() -> None:
         bt = Engine("berth", [BERTH], clean_env(BERTH_HOST=d.host))
         engines.append(bt)
         measure_engine(bt, args, rows, notes)
-        started = start_dockerd(tmp)
+        started = start_dockerd(
+            tmp, DOCKER,
+            ["--bridge", DK_BRIDGE, "--iptables=true", "--ip6tables=false", "--userland-proxy=true",
+             "--containerd-namespace", "berth-bench-pp", "--containerd-plugins-namespace", "berth-bench-pp-p"],
+            before=make_bridge,
+        )  # fmt: skip
         if started:
             dockerd, denv = started
             saved = os.path.join(tmp, "busybox.tar")

@@ -20,14 +20,22 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import measure, report, summary
+from common import (
+    DOCKERD_NO_NETWORK,
+    clean_env,
+    measure,
+    report,
+    run,
+    start_dockerd,
+    stop_dockerd,
+    summary,
+)
 
 from berth.testing import busybox
 from berth.testing.berthd import Berthd
@@ -38,19 +46,6 @@ BERTH = os.path.join(VENV_BIN, "berth")
 DOCKER = next((p for p in ("/usr/bin/docker", "/usr/local/bin/docker") if os.access(p, os.X_OK)), None)
 DOCKER28 = "/usr/local/bin/docker" if os.access("/usr/local/bin/docker", os.X_OK) else DOCKER
 PODMAN = shutil.which("podman")
-
-
-def run(argv: list[str], env: dict[str, str] | None = None, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    p = subprocess.run(argv, env=env, capture_output=True, check=False, timeout=120, input=input)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {p.returncode}: {p.stderr.decode()[-500:]}")
-    return p
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BERTH_"))}
-    env.update(extra)
-    return env
 
 
 class Engine:
@@ -76,28 +71,6 @@ class Engine:
             self("rm", "-f", *ids, check=False)
 
 
-def start_dockerd(tmp: str) -> tuple[subprocess.Popen[bytes], dict[str, str]] | None:
-    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-    if not (os.access(dockerd, os.X_OK) and DOCKER):
-        return None
-    root = os.path.join(tmp, "dockerd")
-    os.makedirs(root)
-    sock = f"{root}/docker.sock"
-    env = clean_env(DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=f"{root}/client")
-    proc = subprocess.Popen(
-        [dockerd, "--data-root", f"{root}/data", "--exec-root", f"{root}/exec", "--pidfile", f"{root}/pid",
-         "-H", f"unix://{sock}", "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
-         "--ip-masq=false", "--containerd-namespace", "berth-bench", "--containerd-plugins-namespace", "berth-bench-p"],
-        stdout=open(f"{root}/log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(300):
-        if run([DOCKER or "docker", "version"], env=env, check=False).returncode == 0:
-            return proc, env
-        time.sleep(0.1)
-    proc.kill()
-    return None
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20)
@@ -120,7 +93,8 @@ def main() -> None:
         engines = [Engine("berth", [BERTH], clean_env(BERTH_HOST=d.host))]
         if DOCKER28:
             engines.append(Engine("docker CLI → berthd", [DOCKER28], clean_env(DOCKER_HOST=d.host, DOCKER_CONFIG=os.path.join(tmp, "dc1"))))
-        started = start_dockerd(tmp)
+        started = start_dockerd(tmp, DOCKER, [*DOCKERD_NO_NETWORK, "--containerd-namespace", "berth-bench",
+                                              "--containerd-plugins-namespace", "berth-bench-p"])  # fmt: skip
         if started:
             dockerd, denv = started
             dk = Engine("docker", [DOCKER or "docker"], denv)
@@ -161,12 +135,7 @@ def main() -> None:
             d.stop()
             d.cleanup()
         if dockerd is not None:
-            dockerd.send_signal(signal.SIGTERM)
-            try:
-                dockerd.wait(30)
-            except subprocess.TimeoutExpired:
-                dockerd.kill()
-                dockerd.wait()
+            stop_dockerd(dockerd)
         subprocess.run(["sh", "-c", f"grep {tmp} /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l"], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
