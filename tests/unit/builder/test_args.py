@@ -250,7 +250,7 @@ def test_parse_chmod_refuses(value: str) -> None:
      ("+3us", 3_000), ("3µs", 3_000), (".5m", 30_000_000_000), ("1.s", SECOND)],
 )  # fmt: skip
 def test_go_duration(text: str, ns: int) -> None:
-    from berth.builder._gostr import parse_go_duration
+    from berth.gofmt import parse_go_duration
 
     assert parse_go_duration(text) == ns
 
@@ -261,7 +261,7 @@ def test_go_duration(text: str, ns: int) -> None:
      ("1", 'time: missing unit in duration "1"'), ("1d", 'time: unknown unit "d" in duration "1d"')],
 )  # fmt: skip
 def test_go_duration_errors(text: str, message: str) -> None:
-    from berth.builder._gostr import parse_go_duration
+    from berth.gofmt import parse_go_duration
 
     with pytest.raises(ValueError) as exc:
         parse_go_duration(text)
