@@ -1,7 +1,8 @@
 """bench/run_latency: how fast containers run, berth vs docker vs podman, side by side in
 one run, all with busybox made on this machine and no network (``none``: dockerd runs
-with ``--bridge=none``, podman with ``--network none``; berth's default until bridge
-networking lands).
+with ``--bridge=none``, podman and berth with ``--network none``). One more row, berth on
+its default bridge network (a veth, an address, the firewall untouched), shows what
+networking adds to a run.
 
 Cases (each a fresh CLI process, as a user types it):
 - ``run --rm busybox true``: create, start, wait for the exit, remove — the issue's
@@ -90,9 +91,10 @@ def main() -> None:
         saved = os.path.join(tmp, "busybox.tar")
         with open(saved, "wb") as f:
             f.write(run([BERTH, "save", "busybox:latest"], env=clean_env(BERTH_HOST=d.host)).stdout)
-        engines = [Engine("berth", [BERTH], clean_env(BERTH_HOST=d.host))]
+        none = ["--network", "none"]
+        engines = [Engine("berth", [BERTH], clean_env(BERTH_HOST=d.host), none)]
         if DOCKER28:
-            engines.append(Engine("docker CLI → berthd", [DOCKER28], clean_env(DOCKER_HOST=d.host, DOCKER_CONFIG=os.path.join(tmp, "dc1"))))
+            engines.append(Engine("docker CLI → berthd", [DOCKER28], clean_env(DOCKER_HOST=d.host, DOCKER_CONFIG=os.path.join(tmp, "dc1")), none))
         started = start_dockerd(tmp, DOCKER, [*DOCKERD_NO_NETWORK, "--containerd-namespace", "berth-bench",
                                               "--containerd-plugins-namespace", "berth-bench-p"])  # fmt: skip
         if started:
@@ -112,6 +114,8 @@ def main() -> None:
             notes.append("podman: 4.3 with runc, cgroupfs, --network none")
         for e in engines:
             rows[f"{e.name}: run --rm true"] = summary(measure(e.run_rm, args.n))
+        bridged = Engine("berth (default bridge)", [BERTH], clean_env(BERTH_HOST=d.host))
+        rows["berth (default bridge): run --rm true"] = summary(measure(bridged.run_rm, args.n))
         for e in engines:
             total = e.run_d_many(args.many)
             rows[f"{e.name}: run -d x{args.many} (total)"] = {"n": 1, "median_ms": total * 1e3, "mean_ms": total * 1e3, "p90_ms": total * 1e3}
