@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from berth import errdefs
 from berth.builder import args as argmod
 from berth.builder import copy as copymod
-from berth.builder.context import TarContext
+from berth.builder.context import Context
 from berth.builder.dockerfile import Dockerfile, Instruction, parse_onbuild
 from berth.builder.expand import Lexer, expand_word, expand_words
 from berth.gofmt import format_duration, quote_list
@@ -173,7 +173,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Builder:
-    def __init__(self, worker: Worker, context: TarContext, emit: Emit) -> None:
+    def __init__(self, worker: Worker, context: Context, emit: Emit) -> None:
         self.worker = worker
         self.context = context
         self.emit = emit

@@ -22,17 +22,19 @@ import shutil
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from berth import errdefs
 from berth.archive.compression import Reader
 from berth.builder import copy as copymod
+from berth.linux.fs import resolve_in_root
 
-__all__ = ["Entry", "TarContext"]
+__all__ = ["Context", "DirContext", "Entry", "TarContext"]
 
 _CHUNK = 1 << 20
 _MAX_LINKS = 255
 _BLOCK = 512
+_SMALL_MAX = 16 << 20  # a Dockerfile or .dockerignore larger than this is not one
 _ZERO = b"\0" * _BLOCK
 
 
@@ -321,3 +323,54 @@ class TarContext:
                 raise
             self._root = root
         return self._root
+
+
+class Context(Protocol):
+    """What the builder needs of a build context (:class:`TarContext`, :class:`DirContext`)."""
+
+    def read_small(self, name: str) -> bytes | None: ...
+
+    def is_dir(self, rel: str) -> bool: ...
+
+    def find(
+        self, pattern: str, *, excluded: Callable[[str], bool] | None = None, what: str = "build context"
+    ) -> list[copymod.Source]: ...
+
+    def digest(self, sources: Iterable[copymod.Source], excluded: Callable[[str], bool] | None = None) -> str: ...
+
+    def root(self) -> str: ...
+
+
+class DirContext:
+    """A context read where it is: a directory on berthd's own host (``berth build``
+    through a local socket names it instead of uploading it, BuildKit's way of not
+    sending what did not change). Files are digested once per inode and change
+    (:func:`berth.builder.copy.file_digest`); digests equal :class:`TarContext`'s for the
+    same files, so both share the cache."""
+
+    def __init__(self, directory: str) -> None:
+        if not os.path.isdir(directory):
+            raise errdefs.InvalidArgument(f"build context {directory!r} is not a directory on the daemon's host")
+        self.directory = os.path.realpath(directory)
+
+    def read_small(self, name: str) -> bytes | None:
+        path = resolve_in_root(self.directory, name, "file")
+        try:
+            with open(path, "rb") as f:
+                return f.read(_SMALL_MAX)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def is_dir(self, rel: str) -> bool:
+        return os.path.isdir(resolve_in_root(self.directory, rel, "path"))
+
+    def find(
+        self, pattern: str, *, excluded: Callable[[str], bool] | None = None, what: str = "build context"
+    ) -> list[copymod.Source]:
+        return copymod.find_sources(self.directory, pattern, excluded=excluded, what=what)
+
+    def digest(self, sources: Iterable[copymod.Source], excluded: Callable[[str], bool] | None = None) -> str:
+        return copymod.sources_digest(sources, excluded)
+
+    def root(self) -> str:
+        return self.directory

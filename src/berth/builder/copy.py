@@ -38,6 +38,7 @@ from berth.linux.fs import mkdir_all_in_root, resolve_in_root
 __all__ = [
     "Source",
     "copy_into",
+    "file_digest",
     "find_sources",
     "glob_regex",
     "has_wildcard",
@@ -164,22 +165,58 @@ def _resolve(root: str, rel: str, shown: str, what: str) -> str:
     return host
 
 
+_FILE_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
+_FILE_DIGESTS_MAX = 200_000
+
+
+def file_digest(path: str, st: os.stat_result) -> str:
+    """A regular file's sha256 (hex), remembered by device, inode, size, mtime and ctime:
+    a file written since has another ctime, which no one can set back."""
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _FILE_DIGESTS.get(key)
+    if known is not None:
+        return known
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    if len(_FILE_DIGESTS) >= _FILE_DIGESTS_MAX:
+        _FILE_DIGESTS.clear()
+    _FILE_DIGESTS[key] = h.hexdigest()
+    return _FILE_DIGESTS[key]
+
+
 def sources_digest(sources: Iterable[Source], excluded: Callable[[str], bool] | None = None) -> str:
     """A digest of the sources' names, types, modes, sizes, link targets and contents: the
-    part of a COPY/ADD cache key that says the files are the same."""
+    part of a COPY/ADD cache key that says the files are the same. The same digest as
+    :meth:`berth.builder.context.TarContext.digest` gives for the same files uploaded, so
+    a context read in place and one uploaded share the cache."""
     h = hashlib.sha256()
     excluded = excluded or (lambda _: False)
+
+    def walk(path: str, shown: str) -> None:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            kind = "l"
+        elif stat.S_ISDIR(st.st_mode):
+            kind = "d"
+        elif stat.S_ISREG(st.st_mode):
+            kind = "f"
+        else:
+            return  # fifos, sockets, devices: nobody's sources
+        h.update(f"{shown}\0{kind}{stat.S_IMODE(st.st_mode):o}\0".encode())
+        if kind == "l":
+            h.update(os.readlink(path).encode() + b"\0")
+        elif kind == "f":
+            h.update(f"{st.st_size}\0{file_digest(path, st)}\0".encode())
+        else:
+            for child in sorted(os.listdir(path)):
+                sub = f"{shown}/{child}" if shown != "." else child
+                if not excluded(os.path.normpath(sub)):
+                    walk(os.path.join(path, child), sub)
+
     for src in sources:
-        for rel, path in _walk(src.host, src.name, excluded):
-            st = os.lstat(path)
-            h.update(f"{rel}\0{st.st_mode:o}\0".encode())
-            if stat.S_ISLNK(st.st_mode):
-                h.update(os.readlink(path).encode() + b"\0")
-            elif stat.S_ISREG(st.st_mode):
-                h.update(f"{st.st_size}\0".encode())
-                with open(path, "rb") as f:
-                    while chunk := f.read(1 << 20):
-                        h.update(chunk)
+        walk(src.host, src.name)
     return "sha256:" + h.hexdigest()
 
 

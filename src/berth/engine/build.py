@@ -38,7 +38,7 @@ from berth.archive.apply import apply_layer
 from berth.archive.compression import decompress
 from berth.archive.diff import write_diff
 from berth.builder.build import Builder, BuildOptions, StepFailed
-from berth.builder.context import TarContext
+from berth.builder.context import Context, DirContext, TarContext
 from berth.builder.dockerfile import parse
 from berth.builder.dockerignore import IgnoreMatcher, parse_dockerignore
 from berth.engine.build_types import BuildRequest, CacheUsage
@@ -285,11 +285,15 @@ class BuildService:
 
         try:
             df_name = os.path.normpath("/" + (req.dockerfile or "Dockerfile")).lstrip("/")
-            plain, _ = decompress(context)
-            # indexed as it arrives; unpacked only if a COPY/ADD step has to run
             t0 = time.monotonic()
-            ctx = TarContext(plain, tmp, keep=(df_name, ".dockerignore"))
-            log.debug("build context: %d entries indexed in %.3f s", len(ctx.entries), time.monotonic() - t0)
+            ctx: Context
+            if req.context_dir:
+                ctx = DirContext(req.context_dir)  # read in place, nothing uploaded
+            else:
+                plain, _ = decompress(context)
+                # indexed as it arrives; unpacked only if a COPY/ADD step has to run
+                ctx = TarContext(plain, tmp, keep=(df_name, ".dockerignore"))
+                log.debug("build context: %d entries indexed in %.3f s", len(ctx.entries), time.monotonic() - t0)
             text = ctx.read_small(df_name)
             if text is None:
                 raise errdefs.InvalidArgument(f"Cannot locate specified Dockerfile: {req.dockerfile or 'Dockerfile'}")

@@ -39,6 +39,9 @@ class BuildRequest:
     memory: int = 0
     cpu_quota: int = 0
     registry_auth: dict[str, dict[str, str]] = field(default_factory=dict)
+    # berth's own: a context directory on the daemon's host, read in place instead of
+    # an uploaded tar (the berth CLI over a local socket); "" = the uploaded tar
+    context_dir: str = ""
 
 
 @dataclass

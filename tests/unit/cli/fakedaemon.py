@@ -41,6 +41,7 @@ class _Route:
         self.body = body
         self.content_type = content_type
         self.chunks = chunks
+        self.once = False
 
 
 class FakeDaemon:
@@ -58,10 +59,13 @@ class FakeDaemon:
         data = body.encode() if isinstance(body, str) else body
         self.routes.append(_Route(method, path, status, data, content_type, None))
 
-    def error(self, method: str, path: str, status: int, message: str) -> None:
+    def error(self, method: str, path: str, status: int, message: str, once: bool = False) -> None:
+        """Answer ``message`` with ``status``; ``once``: only the first request so."""
         from berth.oci.fastjson import dumps
 
-        self.routes.append(_Route(method, path, status, dumps({"message": message}).encode(), "application/json", None))
+        route = _Route(method, path, status, dumps({"message": message}).encode(), "application/json", None)
+        route.once = once
+        self.routes.append(route)
 
     def stream(self, method: str, path: str, chunks: list[bytes], content_type: str = "application/json") -> None:
         self.routes.append(_Route(method, path, 200, b"", content_type, list(chunks)))
@@ -80,6 +84,8 @@ class FakeDaemon:
         found = [r for r in self.routes if r.method == method and r.regex.match(path)]
         exact = [r for r in found if r.exact]
         best = exact or found
+        if best and best[0].once:
+            self.routes.remove(best[0])
         return best[0] if best else None
 
     def _answer(self, sock: socket.socket, method: str, target: str) -> None:

@@ -36,6 +36,12 @@ OK_STREAM = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def upload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests check the uploaded tar: the in-place offer is tested on its own below."""
+    monkeypatch.setenv("BERTH_BUILD_UPLOAD", "1")
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeDaemon]:
     with daemon(FakeDaemon()) as f:
@@ -367,3 +373,22 @@ def test_cli_to_route_to_backend(ctx: Path, capsys: pytest.CaptureFixture[str]) 
     assert seen["req"].tags == ["x:1"]
     assert capsys.readouterr().out.endswith("\r\r\nStep 1/1 : FROM busybox\n")
     assert (ctx.parent / "iid").read_text() == ID
+
+
+def test_a_directory_is_offered_in_place_and_uploaded_when_refused(
+    fake: FakeDaemon, ctx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BERTH_BUILD_UPLOAD")
+    fake.stream("POST", "/build", OK_STREAM)
+    assert fake.run("build", "-q", str(ctx)) == 0
+    q = query_of(fake.seen[-1][1])
+    st = os.stat(ctx)
+    assert q["contextdir"] == [str(ctx)] and q["contextid"] == [f"{st.st_dev}:{st.st_ino}"]
+    assert members(fake.seen[-1][2]) == {}  # nothing uploaded
+    # a daemon that does not see the directory: the tar goes after all
+    fake.routes.clear()
+    fake.error("POST", "/build", 400, f"build context '{ctx}' is not a directory on the daemon's host: upload it instead", once=True)
+    fake.stream("POST", "/build", OK_STREAM)
+    assert fake.run("build", "-q", str(ctx)) == 0
+    assert "contextdir" not in query_of(fake.seen[-1][1])
+    assert "a.txt" in members(fake.seen[-1][2])

@@ -144,10 +144,13 @@ class ContextTar:
     name to ask the daemon for. ``whole``: ``entries`` is a complete archive already
     (stdin's), sent as it is."""
 
-    def __init__(self, entries: Callable[[], Iterator[bytes]], dockerfile: str, whole: bool = False) -> None:
+    def __init__(
+        self, entries: Callable[[], Iterator[bytes]], dockerfile: str, whole: bool = False, directory: str = ""
+    ) -> None:
         self._entries = entries
         self.dockerfile = dockerfile
         self.whole = whole
+        self.directory = directory  # a plain directory context, which berthd may read in place
 
     def chunks(self) -> Iterator[bytes]:
         """The tar in chunks of about 64 KiB, ended by two zero blocks."""
@@ -225,7 +228,7 @@ def local_context(
     extra = ["!.dockerignore"] + ([f"!{rel_dockerfile}"] if rel_dockerfile else [])
     matcher = make_matcher(ignore_text, extra) if ignore_text is not None else None
     if outside is None:
-        return ContextTar(lambda: tar_entries(root, matcher), rel_dockerfile)
+        return ContextTar(lambda: tar_entries(root, matcher), rel_dockerfile, directory=root)
 
     name = _random_name()
     ignore = (ignore_text or "") + "\n" + name + "\n"

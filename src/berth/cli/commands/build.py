@@ -243,6 +243,25 @@ def _registry_config() -> str:
     return base64.urlsafe_b64encode(json.dumps(configs, separators=(",", ":")).encode()).decode()
 
 
+def _messages(cli: Cli, ctx: Any, query: dict[str, object], quiet: bool) -> Iterator[dict[str, Any]]:
+    """Start the build. A plain directory context is offered to berthd in place first
+    (berth's ``contextdir``, with the directory's device and inode so that berthd can tell
+    it sees the same one): nothing is uploaded, and berthd digests only files that
+    changed. A daemon elsewhere (or ``BERTH_BUILD_UPLOAD=1``) gets the tar, as docker's."""
+    if ctx.directory and os.environ.get("BERTH_BUILD_UPLOAD") != "1":
+        st = os.stat(ctx.directory)
+        here = {**query, "contextdir": ctx.directory, "contextid": f"{st.st_dev}:{st.st_ino}"}
+        try:
+            return cli.client.build(iter((b"\0" * 1024,)), here, _registry_config())
+        except BerthError as exc:
+            if "on the daemon's host" not in exc.message:
+                raise
+    chunks = ctx.chunks()
+    if not quiet:
+        chunks = _Sending(cli.out).wrap(chunks)
+    return cli.client.build(chunks, query, _registry_config())
+
+
 def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
     from berth.cli.commands.pull import Display
 
@@ -259,14 +278,11 @@ def run(cli: Cli, opts: dict[str, Any], args: list[str]) -> int:
     quiet = bool(opts.get("quiet"))
     ctx = prepare_context(args[0], opts.get("file") or "", sys.stdin.buffer)
     query = build_query(opts, ctx.dockerfile)
-    chunks = ctx.chunks()
-    if not quiet:
-        chunks = _Sending(cli.out).wrap(chunks)
     held: list[str] = []
     image_id = ""
     display = Display(cli.out, bool(getattr(cli.out, "isatty", lambda: False)()))
     try:
-        for msg in cli.client.build(chunks, query, _registry_config()):
+        for msg in _messages(cli, ctx, query, quiet):
             detail = msg.get("errorDetail") or {}
             if msg.get("error") or detail:
                 display.end()
