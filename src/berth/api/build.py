@@ -36,8 +36,6 @@ import binascii
 import io
 import json
 import logging
-import os
-import stat
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, BinaryIO, Protocol
@@ -172,25 +170,9 @@ def parse_build_request(req: Request) -> BuildRequest:
         memory=req.q_int("memory"),
         cpu_quota=req.q_int("cpuquota"),
         registry_auth=registry_config(req.header("x-registry-config")),
-        context_dir=_context_dir(req.q("contextdir"), req.q("contextid")),
+        context_dir=req.q("contextdir"),
+        context_id=req.q("contextid"),
     )
-
-
-def _context_dir(value: str, ident: str) -> str:
-    """berth's ``contextdir``: the context as a directory on the daemon's host (the berth
-    CLI names it instead of uploading a tar), with ``contextid`` (the directory's
-    ``device:inode`` as the client sees it) to prove it is the same directory here."""
-    if not value:
-        return ""
-    try:
-        st = os.stat(value) if value.startswith("/") else None
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISDIR(st.st_mode) or ident != f"{st.st_dev}:{st.st_ino}":
-        raise errdefs.InvalidArgument(
-            f"build context {value!r} is not a directory on the daemon's host: upload it instead"
-        )
-    return value
 
 
 # -- the body -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from berth.api.container_wire import (
     inspect_wire,
     summary_wire,
 )
-from berth.api.filters import check_keys
+from berth.api.filters import check_keys, parse_ts, until_cutoff
 from berth.api.request import Request
 from berth.api.response import (
     Hijack,
@@ -80,20 +80,6 @@ def status_text(c: Container) -> str:
     if s.status == "created" or s.finished_at.startswith("0001"):
         return "Created"
     return f"Exited ({s.exit_code}) {duration(_since(s.finished_at))} ago"
-
-
-def _parse_ts(value: str) -> int:
-    """``since``/``until``: unix seconds with optional fraction (what the CLI sends)."""
-    if not value:
-        return 0
-    try:
-        sec, _, frac = value.partition(".")
-        return int(sec) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
-    except ValueError:
-        try:
-            return parse_time(value)
-        except ValueError:
-            raise errdefs.InvalidArgument(f"invalid timestamp: {value!r}") from None
 
 
 _PS_FILTERS = (
@@ -356,7 +342,7 @@ def register(router: Router, service: ContainerService) -> None:
         timestamps = req.q_bool("timestamps")
         tail_s = req.q("tail", "all")
         tail = -1 if tail_s in ("", "all") else int(tail_s) if tail_s.lstrip("-").isdigit() else -1
-        since, until = _parse_ts(req.q("since")), _parse_ts(req.q("until"))
+        since, until = parse_ts(req.q("since")), parse_ts(req.q("until"))
         tty = c.config.tty
         loop = asyncio.get_running_loop()
 
@@ -404,7 +390,7 @@ def register(router: Router, service: ContainerService) -> None:
         filters = dict(req.filters())
         check_keys(filters, ("label", "label!", "until"))  # moby's containersAcceptedFilters
         for v in filters.get("until", []):
-            _until_cutoff(v)  # refused before anything is removed
+            until_cutoff(v)  # refused before anything is removed
         deleted = []
         reclaimed = 0
         for c in service.list():
@@ -435,31 +421,10 @@ def register(router: Router, service: ContainerService) -> None:
     router.add("GET", "/containers/{id}/logs", logs)
 
 
-_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?(?:ns|us|µs|ms|s|m|h))+")
-_GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-
-
-def _until_cutoff(value: str) -> int:
-    """The ``until`` prune filter as moby's ``timetypes.GetTimestamp``: a Go duration
-    before now (``10m``, ``1h30m``), a unix timestamp, or an RFC 3339 date; in ns."""
-    if _GO_DURATION.fullmatch(value):
-        ns = sum(
-            int(float(num) * _GO_UNITS[unit])
-            for num, unit in re.findall(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)", value)
-        )
-        return time.time_ns() - ns
-    if value.replace(".", "", 1).isdigit():
-        return _parse_ts(value)
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise errdefs.InvalidArgument(f"invalid value for until filter: {value}") from None
-
-
 def _prune_match(c: Container, filters: dict[str, list[str]]) -> bool:
     for key, values in filters.items():
         if key == "until":
-            if parse_time(c.created) >= _until_cutoff(values[0]):
+            if parse_time(c.created) >= until_cutoff(values[0]):
                 return False
         elif key in ("label", "label!"):
             for v in values:

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from berth import errdefs
-from berth.api.containers import _until_cutoff
+from berth.api.body import field_bool, field_str, field_str_list, field_str_map, json_object
+from berth.api.filters import until_cutoff
 from berth.api.request import Request
 from berth.api.response import Reply, empty, json_response
 from berth.api.router import Router
@@ -120,50 +121,6 @@ def network_wire(n: Network, endpoints: Mapping[str, EndpointView] | None = None
 # --- request bodies ---
 
 
-def _object(doc: Any, what: str) -> dict[str, Any]:
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise InvalidArgument(f"invalid {what}: expected a JSON object")
-    return doc
-
-
-def _str(doc: Mapping[str, Any], key: str) -> str:
-    value = doc.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidArgument(f"invalid {key}: expected a string")
-    return value
-
-
-def _bool(doc: Mapping[str, Any], key: str) -> bool:
-    value = doc.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise InvalidArgument(f"invalid {key}: expected a boolean")
-    return value
-
-
-def _str_map(doc: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = doc.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise InvalidArgument(f"invalid {key}: expected an object of strings")
-    return {str(k): v for k, v in value.items()}
-
-
-def _str_list(doc: Mapping[str, Any], key: str) -> list[str]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidArgument(f"invalid {key}: expected a list of strings")
-    return list(value)
-
-
 def _ipam_config(ipam: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = ipam.get("Config")
     if items is None:
@@ -172,12 +129,12 @@ def _ipam_config(ipam: Mapping[str, Any]) -> list[dict[str, Any]]:
         raise InvalidArgument("invalid IPAM.Config: expected a list")
     out: list[dict[str, Any]] = []
     for raw in items:
-        item = _object(raw, "IPAM.Config item")
+        item = json_object(raw, "IPAM.Config item")
         conf: dict[str, Any] = {}
         for key in ("Subnet", "IPRange", "Gateway"):
-            if value := _str(item, key):
+            if value := field_str(item, key):
                 conf[key] = value
-        if aux := _str_map(item, "AuxiliaryAddresses"):
+        if aux := field_str_map(item, "AuxiliaryAddresses"):
             conf["AuxiliaryAddresses"] = aux
         out.append(conf)
     return out
@@ -197,11 +154,11 @@ def _parse_bool_query(name: str, value: str) -> bool:
 def _refuse_swarm_features(doc: Mapping[str, Any]) -> None:
     """Ingress, config-only and config-from networks and the swarm scopes exist only in
     swarm mode, which berth does not have: refused rather than quietly ignored."""
-    if _bool(doc, "Ingress"):
+    if field_bool(doc, "Ingress"):
         raise errdefs.NotImplemented("ingress networks are not supported: berth has no swarm mode")
-    if _bool(doc, "ConfigOnly") or _str(_object(doc.get("ConfigFrom"), "ConfigFrom"), "Network"):
+    if field_bool(doc, "ConfigOnly") or field_str(json_object(doc.get("ConfigFrom"), "ConfigFrom"), "Network"):
         raise errdefs.NotImplemented("config-only networks are not supported")
-    scope = _str(doc, "Scope")
+    scope = field_str(doc, "Scope")
     if scope not in ("", "local"):
         raise errdefs.NotImplemented(
             f"network scope {scope!r} is not supported: berth networks are local"
@@ -213,7 +170,7 @@ def prune_filters(filters: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     nf.validate_prune(filters)
     out = {k: list(v) for k, v in filters.items()}
     if out.get("until"):
-        out["until"] = [str(_until_cutoff(out["until"][0]))]
+        out["until"] = [str(until_cutoff(out["until"][0]))]
     return out
 
 
@@ -239,24 +196,24 @@ def register(router: Router, backend: NetworksBackend) -> None:
         return json_response(network_wire(n, await backend.endpoints(n)))
 
     async def create(req: Request) -> Reply:
-        doc = _object(await req.json(), "network create request")
-        name = _str(doc, "Name")
+        doc = json_object(await req.json(), "network create request")
+        name = field_str(doc, "Name")
         if not name.strip():
             raise InvalidArgument("invalid name: " + name)
         _refuse_swarm_features(doc)
-        ipam = _object(doc.get("IPAM"), "IPAM")
+        ipam = json_object(doc.get("IPAM"), "IPAM")
         network, warning = await backend.create(
             name,
-            driver=_str(doc, "Driver") or "bridge",
-            options=_str_map(doc, "Options"),
-            ipam_driver=_str(ipam, "Driver") or "default",
-            ipam_options=_str_map(ipam, "Options"),
+            driver=field_str(doc, "Driver") or "bridge",
+            options=field_str_map(doc, "Options"),
+            ipam_driver=field_str(ipam, "Driver") or "default",
+            ipam_options=field_str_map(ipam, "Options"),
             ipam_config=_ipam_config(ipam),
-            internal=_bool(doc, "Internal"),
-            attachable=_bool(doc, "Attachable"),
-            enable_ipv6=_bool(doc, "EnableIPv6"),
-            labels=_str_map(doc, "Labels"),
-            check_duplicate=_bool(doc, "CheckDuplicate"),
+            internal=field_bool(doc, "Internal"),
+            attachable=field_bool(doc, "Attachable"),
+            enable_ipv6=field_bool(doc, "EnableIPv6"),
+            labels=field_str_map(doc, "Labels"),
+            check_duplicate=field_bool(doc, "CheckDuplicate"),
         )
         return json_response({"Id": network.id, "Warning": warning}, 201)
 
@@ -269,24 +226,24 @@ def register(router: Router, backend: NetworksBackend) -> None:
         return json_response({"NetworksDeleted": list(names) or None})
 
     async def connect(req: Request) -> Reply:
-        doc = _object(await req.json(), "network connect request")
-        ep = _object(doc.get("EndpointConfig"), "EndpointConfig")
-        ipam = _object(ep.get("IPAMConfig"), "IPAMConfig")
+        doc = json_object(await req.json(), "network connect request")
+        ep = json_object(doc.get("EndpointConfig"), "EndpointConfig")
+        ipam = json_object(ep.get("IPAMConfig"), "IPAMConfig")
         await backend.connect(
             req.params["id"],
-            _str(doc, "Container"),
-            aliases=_str_list(ep, "Aliases"),
-            ipv4=_str(ipam, "IPv4Address"),
-            ipv6=_str(ipam, "IPv6Address"),
-            links=_str_list(ep, "Links"),
-            driver_opts=_str_map(ep, "DriverOpts"),
-            mac=_str(ep, "MacAddress"),
+            field_str(doc, "Container"),
+            aliases=field_str_list(ep, "Aliases"),
+            ipv4=field_str(ipam, "IPv4Address"),
+            ipv6=field_str(ipam, "IPv6Address"),
+            links=field_str_list(ep, "Links"),
+            driver_opts=field_str_map(ep, "DriverOpts"),
+            mac=field_str(ep, "MacAddress"),
         )
         return empty(200)
 
     async def disconnect(req: Request) -> Reply:
-        doc = _object(await req.json(), "network disconnect request")
-        await backend.disconnect(req.params["id"], _str(doc, "Container"), _bool(doc, "Force"))
+        doc = json_object(await req.json(), "network disconnect request")
+        await backend.disconnect(req.params["id"], field_str(doc, "Container"), field_bool(doc, "Force"))
         return empty(200)
 
     router.add("GET", "/networks", list_networks)

@@ -19,6 +19,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from berth.api.body import field_str, field_str_map
 from berth.api.request import Request
 from berth.api.response import Reply, empty, json_response
 from berth.api.router import Router
@@ -62,24 +63,6 @@ def volume_wire(v: Volume) -> dict[str, Any]:
     }
 
 
-def _str_map(doc: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = doc.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise InvalidArgument(f"invalid {key}: expected an object of strings")
-    return {str(k): v for k, v in value.items()}
-
-
-def _str(doc: Mapping[str, Any], key: str) -> str:
-    value = doc.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidArgument(f"invalid {key}: expected a string")
-    return value
-
-
 def register(router: Router, backend: VolumesBackend) -> None:
     async def list_volumes(req: Request) -> Reply:
         volumes, warnings = await backend.list(req.filters())
@@ -94,8 +77,8 @@ def register(router: Router, backend: VolumesBackend) -> None:
         if not isinstance(doc, dict):
             raise InvalidArgument("invalid volume create request: expected a JSON object")
         v = await backend.create(
-            _str(doc, "Name"), _str(doc, "Driver") or "local",
-            _str_map(doc, "Labels"), _str_map(doc, "DriverOpts"),
+            field_str(doc, "Name"), field_str(doc, "Driver") or "local",
+            field_str_map(doc, "Labels"), field_str_map(doc, "DriverOpts"),
         )  # fmt: skip
         return json_response(volume_wire(v), 201)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -348,9 +349,17 @@ class DirContext:
     (:func:`berth.builder.copy.file_digest`); digests equal :class:`TarContext`'s for the
     same files, so both share the cache."""
 
-    def __init__(self, directory: str) -> None:
-        if not os.path.isdir(directory):
-            raise errdefs.InvalidArgument(f"build context {directory!r} is not a directory on the daemon's host")
+    def __init__(self, directory: str, ident: str) -> None:
+        """``ident`` is the directory's ``device:inode`` as the client saw it: a path that
+        names another directory here (another host's socket forwarded) is refused."""
+        try:
+            st = os.stat(directory) if directory.startswith("/") else None
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISDIR(st.st_mode) or ident != f"{st.st_dev}:{st.st_ino}":
+            raise errdefs.InvalidArgument(
+                f"build context {directory!r} is not a directory on the daemon's host: upload it instead"
+            )
         self.directory = os.path.realpath(directory)
 
     def read_small(self, name: str) -> bytes | None:

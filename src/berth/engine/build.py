@@ -288,7 +288,7 @@ class BuildService:
             t0 = time.monotonic()
             ctx: Context
             if req.context_dir:
-                ctx = DirContext(req.context_dir)  # read in place, nothing uploaded
+                ctx = DirContext(req.context_dir, req.context_id)  # read in place, nothing uploaded
             else:
                 plain, _ = decompress(context)
                 # indexed as it arrives; unpacked only if a COPY/ADD step has to run
@@ -323,8 +323,7 @@ class BuildService:
             emit({"aux": {"ID": image_id}})
             stream(f"Successfully built {image_id.removeprefix('sha256:')[:12]}\n")
             for t in req.tags:
-                repo, tag = _split_tag(t)
-                name = self.images.tag(image_id, repo, tag)
+                name = self.images.tag(image_id, t)
                 stream(f"Successfully tagged {name}\n")
             return image_id
         finally:
@@ -372,10 +371,3 @@ class BuildService:
         self.images.gc()
         return deleted, reclaimed
 
-
-def _split_tag(ref: str) -> tuple[str, str]:
-    last = ref.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, _, tag = ref.rpartition(":")
-        return repo, tag
-    return ref, "latest"

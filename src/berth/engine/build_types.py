@@ -42,6 +42,7 @@ class BuildRequest:
     # berth's own: a context directory on the daemon's host, read in place instead of
     # an uploaded tar (the berth CLI over a local socket); "" = the uploaded tar
     context_dir: str = ""
+    context_id: str = ""  # the directory's device:inode as the client sees it
 
 
 @dataclass

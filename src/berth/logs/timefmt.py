@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["format_fixed", "format_nano", "parse_time"]
+__all__ = ["format_fixed", "format_nano", "now_rfc3339", "parse_time"]
 
 
 def _base(ns: int) -> tuple[str, int]:
@@ -84,3 +84,8 @@ def parse_time(s: str) -> int:
         raise ValueError(f"parse time {s!r}: not RFC 3339") from None
     secs = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off
     return secs * 1_000_000_000 + frac
+
+
+def now_rfc3339() -> str:
+    """Now, as Docker writes times: RFC 3339 in UTC with nanoseconds."""
+    return format_nano(time.time_ns())

@@ -24,13 +24,13 @@ from collections.abc import Sequence
 
 from berth import errdefs
 from berth.linux.fs import atomic_write
+from berth.network.dns import ADDRESS as RESOLVER_ADDRESS
 
-__all__ = ["EMBEDDED_DNS", "hosts_file", "resolv_conf", "write_host_files"]
+__all__ = ["hosts_file", "resolv_conf", "write_host_files"]
 
 _LOOPBACK = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 _IPV6_EXTRA = "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 _FALLBACK_DNS = ("8.8.8.8", "8.8.4.4")
-EMBEDDED_DNS = "127.0.0.11"
 
 
 def hosts_file(
@@ -89,7 +89,7 @@ def resolv_conf(
     if embedded_dns:
         # berth's resolver in the container's namespace answers, and forwards the rest
         # to --dns or the host's servers (berth.network.dns); ndots:0 as Docker
-        nameservers = [EMBEDDED_DNS]
+        nameservers = [RESOLVER_ADDRESS]
         opts = ["ndots:0", *(o for o in opts if not o.startswith("ndots:"))]
     elif dns:
         nameservers = list(dns)

@@ -65,7 +65,7 @@ from berth.engine.containers.store import ContainerStore
 from berth.engine.events import EventBus
 from berth.engine.networks.service import NetworkService
 from berth.images import ImageDetail
-from berth.logs.timefmt import format_nano
+from berth.logs.timefmt import now_rfc3339
 from berth.network import netns
 from berth.oci import fastjson
 from berth.shim.client import ShimClient, launch, read_exit
@@ -134,9 +134,6 @@ class _Run:
     started_mono: float = 0.0
     monitor: threading.Thread | None = None
 
-
-def now_rfc3339() -> str:
-    return format_nano(time.time_ns())
 
 
 class ContainerService:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from berth import errdefs
 from berth.engine.containers.model import PortBinding
+from berth.engine.containers.validate import parse_port
 
 __all__ = ["PortHolder", "Published", "Wanted", "wanted"]
 
@@ -53,35 +54,19 @@ class Published:
         return f"{self.container_port}/{self.proto}"
 
 
-def _port(text: str, what: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if not 0 <= n <= 65535:
-        raise errdefs.InvalidArgument(f"invalid {what} port: {text}")
-    return n
-
-
 def _split_key(key: str) -> tuple[int, str]:
-    port, _, proto = key.partition("/")
-    proto = (proto or "tcp").lower()
-    if proto not in ("tcp", "udp", "sctp"):
-        raise errdefs.InvalidArgument(f"invalid proto: {proto}")
-    n = _port(port, "container")
-    if n == 0:
-        raise errdefs.InvalidArgument(f"invalid container port: {port}")
-    return n, proto
+    """``80/tcp`` (one port: the CLI has split ranges) → (80, "tcp")."""
+    first, last, proto = parse_port(key)
+    if first == 0 or first != last:
+        raise errdefs.InvalidArgument(f'invalid port specification: "{key}"')
+    return first, proto
 
 
 def _host_range(text: str) -> tuple[int, int]:
+    """A binding's host port: "" (any), ``8080``, or ``8000-8010`` (the first free)."""
     if not text:
         return 0, 0
-    lo, sep, hi = text.partition("-")
-    first = _port(lo, "host")
-    last = _port(hi, "host") if sep else first
-    if last < first:
-        raise errdefs.InvalidArgument(f"invalid host port range: {text}")
+    first, last, _ = parse_port(text)
     return first, last
 
 

@@ -43,7 +43,6 @@ import json
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -65,7 +64,7 @@ from berth.engine.networks.model import (
     to_doc,
 )
 from berth.engine.networks.names import Names
-from berth.logs.timefmt import format_nano
+from berth.logs.timefmt import now_rfc3339
 from berth.metadata import Database
 from berth.network import links, nft, tc
 from berth.network.ipam import DEFAULT_POOLS, Ipam, IPNetwork, Subnet, subnets_of
@@ -75,12 +74,14 @@ __all__ = ["Joined", "NetworkConfig", "NetworkService", "builtin_network_id"]
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-DNS_ADDRESS = "127.0.0.11"
 
 
 def builtin_network_id(name: str) -> str:
     """A stable 64-hex id for the built-in ``none`` and ``host`` networks."""
     return hashlib.sha256(f"berth-builtin-network:{name}".encode()).hexdigest()
+
+
+_BUILTIN_IDS = frozenset(builtin_network_id(n) for n in ("none", "host"))
 
 
 @dataclass
@@ -104,9 +105,6 @@ class Joined:
     embedded_dns: bool = False
     gateway: str = ""  # the first network's: what --add-host X:host-gateway names
 
-
-def now_rfc3339() -> str:
-    return format_nano(time.time_ns())
 
 
 class NetworkService:
@@ -448,6 +446,8 @@ class NetworkService:
         made: builtins.list[str] = []
         try:
             for name, ep in list(c.network_settings.networks.items()):
+                if ep.network_id in _BUILTIN_IDS:
+                    continue  # none, host: nothing to wire (and no record to read)
                 n = self._network_of(name, ep)
                 if n.driver != "bridge":
                     continue
