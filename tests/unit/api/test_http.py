@@ -265,7 +265,11 @@ def test_stream_headers_arrive_before_the_producer_finishes(sock: str) -> None:
 def test_client_disconnect_cancels_the_producer(sock: str) -> None:
     with connect(sock) as s:
         s.sendall(b"GET /forever?tag=gone HTTP/1.1\r\n\r\n")
-        read_head(s)
+        _, rest = read_head(s)
+        # close only once the producer is parked in its sleep: closing earlier can end
+        # it with a ConnectionError on its first write instead of a cancellation
+        while b"started" not in rest:
+            rest += s.recv(100)
     deadline = time.monotonic() + 5
     while "gone" not in CANCELLED and time.monotonic() < deadline:
         time.sleep(0.01)
