@@ -11,6 +11,7 @@ bridge, nftables table and pool (10.213.0.0/16 cut into /24s, see berth.testing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -250,6 +251,93 @@ def test_publish_udp(client: docker.DockerClient) -> None:
             srv.close()
     finally:
         c.remove(force=True)
+
+
+def conntrack_lines(needle: str) -> list[str]:
+    with open("/proc/net/nf_conntrack") as f:
+        return [line for line in f if needle in line]
+
+
+def test_a_udp_client_that_keeps_sending_reaches_the_replacement_container(client: docker.DockerClient) -> None:
+    """Docker's old trap (moby#8795): a flow's NAT is decided on its first packet, so a UDP
+    client sending without pause keeps reaching the removed container's address (or the
+    host itself) and never the container that replaced it. berth forgets the conntrack
+    entries of a released address, and those of a port when it is published."""
+
+    def listener() -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", 5353))
+        s.settimeout(5)
+        return s
+
+    def serve(name: str) -> tuple[docker.models.containers.Container, socket.socket]:
+        c = client.containers.run("busybox", ["sleep", "300"], detach=True, name=name, ports={"5353/udp": ("127.0.0.1", 18485)})
+        c.reload()
+        return c, in_netns(c.attrs["NetworkSettings"]["SandboxKey"], listener)
+
+    stop = threading.Event()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))  # one source port: one flow all along
+
+    def send() -> None:
+        for i in range(1500):  # 30 s at most
+            if stop.wait(0.02):
+                return
+            with contextlib.suppress(OSError):
+                sender.sendto(f"n{i}".encode(), ("127.0.0.1", 18485))
+
+    made: list[docker.models.containers.Container] = []
+    socks: list[socket.socket] = [sender]
+    thread = threading.Thread(target=send)
+    try:
+        first, srv1 = serve("udp-first")
+        made.append(first)
+        socks.append(srv1)
+        thread.start()
+        assert srv1.recvfrom(100)[0].startswith(b"n")
+        ip1 = ip_of(first, "bridge")
+        first.remove(force=True)
+        made.remove(first)
+        deadline = time.monotonic() + 5
+        while conntrack_lines(f"src={ip1} ") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert conntrack_lines(f"src={ip1} ") == []  # forgotten, though the client goes on
+        filler = client.containers.run("busybox", ["sleep", "300"], detach=True, name="udp-filler")
+        made.append(filler)
+        assert ip_of(filler, "bridge") == ip1  # so the replacement gets another address
+        second, srv2 = serve("udp-second")
+        made.append(second)
+        socks.append(srv2)
+        assert ip_of(second, "bridge") != ip1
+        data, peer = srv2.recvfrom(100)  # the same client flow, now at the new container
+        assert data.startswith(b"n") and peer[1] == sender.getsockname()[1]
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join()
+        for s in socks:
+            s.close()
+        for c in made:
+            c.remove(force=True)
+
+
+def test_a_reused_address_meets_no_stale_loopback_flows(client: docker.DockerClient) -> None:
+    """Flows through a port published on 127.0.0.1 are SNAT'd to one source address;
+    the TIME_WAIT entries of a removed container would make the next owner of its address
+    remap source ports and stall on PAWS (see berth.network.conntrack). Its entries go
+    with it."""
+    web = serve_http(client, "reuse-web", ports={"80/tcp": ("127.0.0.1", 18486)})
+    try:
+        for _ in range(20):
+            assert "hello" in http_get("127.0.0.1", 18486)
+        ip = ip_of(web, "bridge")
+        assert len(conntrack_lines(f"src={ip} ")) >= 20
+    finally:
+        web.remove(force=True)
+    deadline = time.monotonic() + 5
+    while conntrack_lines(f"src={ip} ") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert conntrack_lines(f"src={ip} ") == []
 
 
 # -- bandwidth ----------------------------------------------------------------------------------

@@ -66,11 +66,13 @@ class Firewall:
     def __init__(self, table: str, policy: Literal["auto", "accept", "drop"]) -> None:
         self.table = table
         self.policy = policy
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pending = threading.Lock()  # held while a background sync waits to run
         self._bridges: tuple[str, ...] | None = None  # the FORWARD hole was made for these
         self._input_policy: tuple[float, Literal["accept", "drop"]] | None = None
         self._removed = False  # berthd stopped with nothing running: no late sync remakes it
+        self._after: list[Callable[[], None]] = []  # what waits for the next background sync
+        self._after_lock = threading.Lock()
 
     def _published_policy(self) -> Literal["accept", "drop"]:
         if self.policy != "auto":
@@ -103,18 +105,29 @@ class Firewall:
                 hostfw.sync(self.table, bridges)
                 self._bridges = bridges
 
-    def sync_soon(self, inputs: Callable[[], tuple[Sequence[Network], Iterable[Container]]]) -> None:
-        """:meth:`sync` on a background thread; several requests while one waits make one."""
+    def sync_soon(
+        self, inputs: Callable[[], tuple[Sequence[Network], Iterable[Container]]], then: Callable[[], None] | None = None
+    ) -> None:
+        """:meth:`sync` on a background thread; several requests while one waits make one.
+        ``then`` runs after a sync that read the records as they are now (whether it
+        succeeded or not)."""
+        if then is not None:
+            with self._after_lock:
+                self._after.append(then)
         if not self._pending.acquire(blocking=False):
             return
 
         def run() -> None:
             with self._lock:  # wait for a running sync; then read the latest records
                 self._pending.release()
-            try:
-                self.sync(inputs)
-            except errdefs.BerthError as exc:
-                log.warning("firewall: %s", exc.message)
+                with self._after_lock:
+                    after, self._after = self._after, []
+                try:
+                    self.sync(inputs)
+                except errdefs.BerthError as exc:
+                    log.warning("firewall: %s", exc.message)
+            for fn in after:
+                fn()
 
         threading.Thread(target=run, name="firewall-sync", daemon=True).start()
 

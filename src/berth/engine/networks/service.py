@@ -42,6 +42,7 @@ import ipaddress
 import json
 import logging
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from berth.engine.containers.model import Container, EndpointSettings, PortBindi
 from berth.engine.events import EventBus
 from berth.engine.networks import ports as portmod
 from berth.engine.networks.firewall import Firewall, primary_endpoint
+from berth.engine.networks.flows import StaleFlows
 from berth.engine.networks.model import (
     BRIDGE_NAME_OPT,
     ICC_OPT,
@@ -115,6 +117,7 @@ class NetworkService:
         events: EventBus | None = None,
         *,
         ipam: Ipam | None = None,
+        flows: StaleFlows | None = None,
     ) -> None:
         self.db = db
         self.cfg = cfg
@@ -124,6 +127,7 @@ class NetworkService:
         self.containers: Callable[[], Iterable[Container]] = lambda: ()
         self._lock = threading.RLock()
         self.firewall = Firewall(cfg.nft_table, cfg.published_policy)
+        self.flows = flows or StaleFlows()
         self.names = Names(self.list, lambda: self.containers())
 
     # -- records ---------------------------------------------------------------------------
@@ -227,6 +231,7 @@ class NetworkService:
         """berthd stops: DNS answers end; with nothing running, berth's firewall and bridges
         go too (start makes them again)."""
         self.names.close()
+        self.flows.drain()
         if anything_running:
             return
         self.firewall.remove()
@@ -467,6 +472,8 @@ class NetworkService:
             raise
         if c.network_settings.ports:
             self.sync_firewall()
+            udp = [int(b.host_port) for key, binds in c.network_settings.ports.items() if key.endswith("/udp") for b in binds]
+            self.flows.ports_soon(socket.IPPROTO_UDP, udp)  # flows that began before the DNAT rule
         return joined
 
     def _network_of(self, name: str, ep: EndpointSettings) -> Network:
@@ -483,6 +490,9 @@ class NetworkService:
         addr = self.ipam.allocate_address(n.id, ep.ipv4_requested or None, owner=eid)
         try:
             addr6 = self.ipam.allocate_address(n.id, ep.ipv6_requested or None, owner=eid, v6=True) if v6 else None
+            for a in (addr, addr6):
+                if a and not self.flows.settle(a):  # its last owner's flows are being forgotten
+                    log.warning("address %s: its last owner's conntrack entries are still being removed", a)
             used = [e.ifname for e in c.network_settings.networks.values() if e.endpoint_id and e.ifname]
             ifname = next(f"eth{k}" for k in range(64) if f"eth{k}" not in used)
             made = links.connect(
@@ -539,26 +549,31 @@ class NetworkService:
         had_ports = bool(c.network_settings.ports)
         self.ports.release(c.id)
         c.network_settings.ports = {}
+        released: builtins.list[str] = []
         for ep in c.network_settings.networks.values():
-            self._leave_one(ep, delete_link=False, limited=bool(c.host_config.network_bandwidth))
-        if had_ports:
-            self.firewall.sync_soon(self._firewall_inputs)
+            released += self._leave_one(ep, delete_link=False, limited=bool(c.host_config.network_bandwidth))
+        if had_ports:  # forget the flows once no DNAT rule can make them again
+            self.firewall.sync_soon(self._firewall_inputs, then=self.flows.job(released))
+        elif released:
+            self.flows.forget_soon(released)
 
-    def _leave_one(self, ep: EndpointSettings, *, delete_link: bool = True, limited: bool = False) -> None:
+    def _leave_one(self, ep: EndpointSettings, *, delete_link: bool = True, limited: bool = False) -> builtins.list[str]:
+        """Undo one endpoint; the addresses it gave back."""
         if not ep.endpoint_id:
-            return
+            return []
         veth = links.host_veth_name(ep.endpoint_id)
         with contextlib.suppress(errdefs.BerthError):
             if delete_link:
                 links.disconnect_by_name(veth)
             elif limited:
                 tc.clear(veth)  # the ifb lives in the host's namespace: it would stay
-        self.ipam.release_owner(ep.endpoint_id)
+        released = [a for _, a in self.ipam.release_owner(ep.endpoint_id)]
         keep = EndpointSettings(
             network_id=ep.network_id, aliases=ep.aliases, links=ep.links, driver_opts=ep.driver_opts,
             ipv4_requested=ep.ipv4_requested, ipv6_requested=ep.ipv6_requested, mac_requested=ep.mac_requested,
         )  # fmt: skip
         ep.__dict__.update(keep.__dict__)
+        return released
 
     def restore(self, c: Container, netns_path: str) -> None:
         """berthd restarted while ``c`` runs: hold its ports again, answer its DNS."""
@@ -589,7 +604,7 @@ class NetworkService:
         self._event("connect", n, container=c.id)
 
     def disconnect_live(self, c: Container, n: Network, ep: EndpointSettings) -> None:
-        self._leave_one(ep)
+        self.flows.forget_soon(self._leave_one(ep))
         self._event("disconnect", n, container=c.id)
 
     def connected(self, c: Container, n: Network) -> None:
