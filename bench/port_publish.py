@@ -11,8 +11,8 @@ berth publishes ports with kernel DNAT (nftables, no userland proxy); docker's `
 - bulk MB/s: ``curl`` of the big file, median of 5;
 
 each through ``127.0.0.1:<port>`` (published, one container) and to ``<container ip>:80``
-(direct, an identical second container; ``--same-container`` uses one for both, which
-shows a TIME_WAIT clash, see :func:`measure_engine`), runs interleaved. The issue's goal:
+(direct, an identical second container; ``--same-container`` uses one for both), runs
+interleaved. The issue's goal:
 berth published ≥ 0.95 x direct (docker's proxy reaches ~0.62 x).
 
 Traffic goes only to 127.0.0.1 and to the containers' own addresses. docker is a private
@@ -165,12 +165,11 @@ def measure_engine(e: Engine, args: argparse.Namespace, rows: dict[str, Row], no
     """Both cases for one engine, runs interleaved (published, direct, published, …) so
     that drift on the machine hits both alike.
 
-    Each case gets its own container unless ``--same-container``: with berth, a flow
-    published on 127.0.0.1 reaches the container masqueraded to the bridge's address,
-    so it shares 4-tuples (bridge address:port → container:80) with the host's direct
-    connections, under another TCP timestamp offset (Linux draws one per address pair);
-    the container's TIME_WAIT sockets from one case then turn away SYNs of the other
-    (see the notes of a ``--same-container`` run)."""
+    Each case gets its own container unless ``--same-container``. The PAWS column counts
+    SYNs the container turned away at a TIME_WAIT socket: what happens when NAT maps two
+    client sockets (with their own TCP timestamp offsets) onto one container 4-tuple
+    (see berth.network.nft on loopback flows, berth.network.conntrack on stale entries).
+    Run the bench twice in a row: a second run reuses the first one's addresses."""
     port = free_port()
     ip = e.start_httpd(port, args.size_mib)
     urls = {"published": f"http://127.0.0.1:{port}", "direct": f"http://{ip}:80"}
@@ -312,7 +311,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--size-mib", type=int, default=256)
-    ap.add_argument("--same-container", action="store_true", help="both cases against one container (shows the TIME_WAIT clash)")
+    ap.add_argument("--same-container", action="store_true", help="both cases against one container")
     args = ap.parse_args()
     if AB is None:
         sys.exit("port_publish: ab is missing: apt-get install -y apache2-utils")

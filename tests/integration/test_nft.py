@@ -183,7 +183,7 @@ def test_a_bad_script_is_refused_whole(ns: str) -> None:
 
 
 def test_published_ports_isolation_and_the_user_chain_with_traffic(lab: Lab) -> None:
-    a = Network("br-a", ("10.99.0.0/24",), ports=(Port("tcp", 8080, "10.99.0.2", 80),))
+    a = Network("br-a", ("10.99.0.0/24",), ports=(Port("tcp", 8080, "10.99.0.2", 80), Port("tcp", 8081, "10.99.0.2", 80, "127.0.0.1")))
     b = Network("br-b", ("10.97.0.0/24",))
     state = State((a, b))
     assert lab.connect(lab.d, "10.99.0.2", 80) == "hello 10.97.0.2"  # no rules: routed straight
@@ -193,7 +193,8 @@ def test_published_ports_isolation_and_the_user_chain_with_traffic(lab: Lab) -> 
     nft.apply(nft.render(state), lab.h)
 
     # the host itself, on loopback (route_localnet + masquerade) and on its own address
-    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 169.254.77.1"  # nft.LOOPBACK_SNAT
+    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 169.254.31.144"  # nft.loopback_source(8080)
+    assert lab.connect(lab.h, "127.0.0.1", 8081) == "hello 169.254.31.145"  # one source per host port
     assert lab.connect(lab.h, "10.98.0.1", 8080) == "hello 10.98.0.1"
     # from outside: DNAT, through published → berth-user → accept; no masquerade needed
     assert lab.connect(lab.o, "10.98.0.1", 8080) == "hello 10.98.0.2"
@@ -208,7 +209,7 @@ def test_published_ports_isolation_and_the_user_chain_with_traffic(lab: Lab) -> 
         lab.h,
     )
     assert "timed out" in lab.connect(lab.o, "10.98.0.1", 8080)
-    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 169.254.77.1"  # nft.LOOPBACK_SNAT
+    assert lab.connect(lab.h, "127.0.0.1", 8080) == "hello 169.254.31.144"  # nft.loopback_source(8080)
 
     # a host whose input policy drops: closed until berth-user opens it for a source
     closed = State((a, b), published_policy="drop", user_rules=())

@@ -8,14 +8,15 @@ for two minutes, UDP ones live as long as traffic keeps them warm. Two things go
 - a UDP flow to a published port keeps its DNAT to the old address, so a client that
   keeps sending never reaches the container that replaced it (Docker flushes a released
   address's entries for this reason);
-- a TCP flow through a port published on 127.0.0.1 is SNAT'd to one fixed source
-  (:data:`berth.network.nft.LOOPBACK_SNAT`), so the next owner of the address finds the
-  reply tuples (container:port → that source:port) its new flows want already taken.
-  Conntrack then remaps their source ports, and a remapped flow lands on a 4-tuple the
-  container saw before from *another* client socket; Linux draws TCP timestamp offsets
-  per connection, so the container's TIME_WAIT socket on that 4-tuple refuses the SYN
-  (PAWS) and the client waits a second to retry. Measured: a second ``bench/port_publish``
-  run against a container on a reused address fell from 10 000 to 660 requests/s.
+- stale TCP entries hold reply tuples (container:port → client:port) that the next
+  owner's flows may want. Then conntrack remaps the new flows' source ports, and a
+  remapped flow lands on a 4-tuple the container saw from *another* client socket; Linux
+  draws TCP timestamp offsets per connection, so the container's TIME_WAIT socket on
+  that 4-tuple refuses the SYN (PAWS) and the client waits a second to retry. Measured
+  when the host's loopback flows were all SNAT'd to one address
+  (:func:`berth.network.nft.loopback_source` now gives each host port its own): a second
+  ``bench/port_publish`` run against a container on a reused address fell from 10 000
+  to 660 requests/s.
 
 :func:`forget_addresses` deletes every entry whose original source or reply source is
 one of the addresses: the flows the container started, and the flows to it (direct or

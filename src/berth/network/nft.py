@@ -50,14 +50,19 @@ applying the same state twice leaves the same rules (idempotent). The chains::
   loopback source on any other interface as a martian unless
   ``net.ipv4.conf.<bridge>.route_localnet=1`` (see :func:`sysctls`), and the container
   could not answer 127.0.0.1 anyway, so ``postrouting`` rewrites the source of ``ip
-  saddr 127.0.0.0/8 oifname <bridge>`` to :data:`LOOPBACK_SNAT`, a link-local address
-  off every container's subnet: the container answers it through its default route (the
-  host), where connection tracking turns the reply back to 127.0.0.1. Not the bridge's
-  own address, as a masquerade would pick: the host's *direct* connections to the
-  container come from that address too, with other TCP timestamps, and a connection
-  through the published port that lands on the 4-tuple of a recent direct one (or the
-  reverse) meets the container's TIME_WAIT socket, which rejects it (PAWS) until the
-  client retries — measured as stalls when a container is reached both ways. IPv6 has
+  saddr 127.0.0.0/8 oifname <bridge>`` to a link-local address off every container's
+  subnet: the container answers it through its default route (the host), where
+  connection tracking turns the reply back to 127.0.0.1. One address per host port
+  (:func:`loopback_source`: port 8080 is 169.254.31.144), so that NAT maps the host's
+  flows one to one onto the container's: with a single address, flows through two host
+  ports to one container port (or a released address's stale entries, see
+  :mod:`berth.network.conntrack`) would want the same reply tuple, conntrack would remap
+  source ports, and a remapped flow meets the container's TIME_WAIT socket of another
+  client socket, whose TCP timestamps (offsets are drawn per connection) it refuses
+  (PAWS): a second's stall, measured on 1 % of connections with two ports under load.
+  :data:`LOOPBACK_SNAT` catches any other loopback flow. Not the bridge's own address,
+  as a masquerade would pick: the host's *direct* connections to the container come from
+  that address too, and meet the same PAWS refusals. IPv6 has
   no route_localnet: ``[::1]:port`` cannot be DNAT'd out of lo, and is not published.
 
 **Published ports respect the host's input policy (beyond Docker).** A DNAT'd packet is
@@ -120,7 +125,7 @@ __all__ = [
 ]
 
 TABLE = "berth"
-LOOPBACK_SNAT = "169.254.77.1"  # the source containers see for the host's 127.0.0.1
+LOOPBACK_SNAT = "169.254.77.1"  # the source containers see for other flows from the host's 127.0.0.1
 USER_CHAIN = "berth-user"
 
 _BASE_CHAINS = {
@@ -262,8 +267,28 @@ def _postrouting(networks: Sequence[Network]) -> list[str]:
             if n.ports:
                 rules.append(f"{fam} saddr {s} oifname {br} ct status dnat masquerade")
         if n.ports:
+            for proto, ports in sorted(_loopback_ports(n.ports).items()):
+                elements = ", ".join(f"{p} : {loopback_source(p)}" for p in ports)
+                rules.append(f"ip saddr 127.0.0.0/8 oifname {br} meta l4proto {proto} snat ip to ct original proto-dst map {{ {elements} }}")
             rules.append(f"ip saddr 127.0.0.0/8 oifname {br} snat ip to {LOOPBACK_SNAT}")
     return rules
+
+
+def loopback_source(host_port: int) -> str:
+    """The source a container sees for the host's loopback flows through ``host_port``:
+    169.254.0.0/16 holds one address per port number."""
+    return f"169.254.{host_port >> 8}.{host_port & 255}"
+
+
+def _loopback_ports(ports: Sequence[Port]) -> dict[str, list[int]]:
+    """Per protocol, the host ports that 127.0.0.0/8 reaches (published on every address or
+    on a loopback one) of IPv4 containers."""
+    out: dict[str, set[int]] = {}
+    for p in ports:
+        host = ipaddress.ip_address(p.host_ip) if p.host_ip else None
+        if ipaddress.ip_address(p.container_ip).version == 4 and (host is None or host.is_unspecified or host.is_loopback):
+            out.setdefault(p.proto, set()).add(p.host_port)
+    return {proto: sorted(v) for proto, v in out.items()}
 
 
 def _chain(name: str, rules: Sequence[str], indent: str = "\t") -> list[str]:

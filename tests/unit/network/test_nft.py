@@ -151,11 +151,24 @@ def test_published_ports_dnat_from_outside_and_from_the_host():
     assert chain(s, "output") == ["fib daddr type local jump ports"]
 
 
-def test_loopback_and_hairpin_are_masqueraded_to_the_bridge():
-    n = Network("berth0", ("172.17.0.0/16",), ports=(Port("tcp", 8080, "172.17.0.2", 80),))
+def test_hairpin_is_masqueraded_and_loopback_gets_one_source_per_host_port():
+    n = Network("berth0", ("172.17.0.0/16", "fd00:1::/64"), ports=(
+        Port("tcp", 8080, "172.17.0.2", 80),
+        Port("tcp", 8081, "172.17.0.2", 80, host_ip="127.0.0.1"),  # two host ports, one container port
+        Port("tcp", 8081, "172.17.0.2", 80, host_ip="127.0.0.2"),
+        Port("udp", 53, "172.17.0.3", 53, host_ip="0.0.0.0"),
+        Port("tcp", 9000, "172.17.0.4", 80, host_ip="192.0.2.1"),  # loopback never reaches it
+        Port("tcp", 9001, "fd00:1::2", 80, host_ip="::"),  # nor an IPv6 container
+    ))  # fmt: skip
     post = chain(render(State((n,))), "postrouting")
     assert 'ip saddr 172.17.0.0/16 oifname "berth0" ct status dnat masquerade' in post  # hairpin
-    assert 'ip saddr 127.0.0.0/8 oifname "berth0" snat ip to 169.254.77.1' in post  # loopback
+    assert [r for r in post if r.startswith("ip saddr 127.")] == [
+        'ip saddr 127.0.0.0/8 oifname "berth0" meta l4proto tcp snat ip to ct original proto-dst map '
+        "{ 8080 : 169.254.31.144, 8081 : 169.254.31.145 }",
+        'ip saddr 127.0.0.0/8 oifname "berth0" meta l4proto udp snat ip to ct original proto-dst map { 53 : 169.254.0.53 }',
+        'ip saddr 127.0.0.0/8 oifname "berth0" snat ip to 169.254.77.1',  # anything else from loopback
+    ]
+    assert nft.loopback_source(65535) == "169.254.255.255" and nft.loopback_source(1) == "169.254.0.1"
     assert nft.sysctls(State((n, Network("br-b", ("10.2.0.0/24",))))) == {
         "net.ipv4.conf.berth0.route_localnet": "1"
     }
