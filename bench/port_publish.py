@@ -4,11 +4,11 @@ directly, berth vs docker, side by side in one run.
 berth publishes ports with kernel DNAT (nftables, no userland proxy); docker's ``-p`` on
 127.0.0.1 goes through its userland proxy (docker-proxy). Per engine, busybox
 ``httpd -f -p 80 -h /www`` containers with ``--tmpfs /www`` holding a small index.html and a
-256 MiB file (in RAM), published as ``-p 127.0.0.1:<port>:80``; then:
+1 GiB file (in RAM), published as ``-p 127.0.0.1:<port>:80``; then:
 
 - requests/s: ``ab -n 20000 -c 16`` (HTTP/1.0, no keep-alive: a new TCP connection per
   request) on index.html, median of 3 runs;
-- bulk MB/s: ``curl`` of the big file, median of 5;
+- bulk MB/s: ``curl`` of the big file, median of 7;
 
 each through ``127.0.0.1:<port>`` (published, one container) and to ``<container ip>:80``
 (direct, an identical second container; ``--same-container`` uses one for both), runs
@@ -19,7 +19,7 @@ Traffic goes only to 127.0.0.1 and to the containers' own addresses. docker is a
 dockerd on a bridge this bench makes (``bbench-dk0``, 10.214.0.1/24) with iptables on; its
 chains, the bridge, and the FORWARD policy / sysctls it may touch are put back afterwards.
 
-    .venv/bin/python bench/port_publish.py [--requests 20000] [--size-mib 256] [--same-container]
+    .venv/bin/python bench/port_publish.py [--requests 20000] [--size-mib 1024] [--same-container]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ DK_BRIDGE = "bbench-dk0"
 DK_CIDR = "10.214.0.1/24"
 DK_NET = "10.214.0."
 AB_RUNS = 3
-CURL_RUNS = 5
+CURL_RUNS = 7
 SYSCTLS = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/bridge/bridge-nf-call-iptables")
 
 
@@ -300,7 +300,7 @@ def render(rows: dict[str, Row], notes: list[str]) -> str:
     b, o = rows.get("berth: published"), rows.get("docker: published")
     if b and o and o["req_s"] and o["mb_s"]:
         lines.append(f"{'berth published / docker published':<34}{b['req_s'] / o['req_s']:>8.2f}{b['mb_s'] / o['mb_s']:>8.2f}")
-    lines.append("\nreq/s: median of 3 ab runs; MB/s: median of 5 curl downloads (10^6 bytes/s); runs interleaved")
+    lines.append(f"\nreq/s: median of {AB_RUNS} ab runs; MB/s: median of {CURL_RUNS} curl downloads (10^6 bytes/s); runs interleaved")
     lines.append("SYN rexmit: the host's TCPSynRetrans during the ab runs (host-wide); PAWS tw: SYNs the container turned away at a TIME_WAIT socket")
     lines.append("goal: berth published ≥ 0.95 x direct")
     lines += notes
@@ -310,7 +310,7 @@ def render(rows: dict[str, Row], notes: list[str]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=20000)
-    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--same-container", action="store_true", help="both cases against one container")
     args = ap.parse_args()
     if AB is None:

@@ -24,7 +24,7 @@ def test_settle_waits_for_the_forgetting_of_that_address_only() -> None:
         return 3
 
     flows = StaleFlows(forget=forget)
-    flows.forget_soon(["10.213.0.2", "", "fd00::2"])
+    flows.soon(flows.job(["10.213.0.2", "", "fd00::2"]))
     assert started.wait(5)
     assert flows.pending("10.213.0.2") and flows.pending("fd00::2")
     assert flows.settle("10.213.0.3", timeout=0.01)  # not being forgotten: no wait

@@ -61,9 +61,8 @@ class StaleFlows:
 
         return run
 
-    def forget_soon(self, addresses: Iterable[str]) -> None:
-        """Forget ``addresses``' entries on a background thread, now."""
-        job = self.job(addresses)
+    def soon(self, job: Callable[[], None]) -> None:
+        """Run a :meth:`job` on a background thread, now."""
         threading.Thread(target=job, name="conntrack-forget", daemon=True).start()
 
     def ports_soon(self, proto: int, ports: Iterable[int]) -> None:

@@ -109,6 +109,11 @@ class Joined:
 
 
 
+def _addresses(ep: EndpointSettings) -> builtins.list[str]:
+    """The addresses an active endpoint holds."""
+    return [a for a in (ep.ip_address, ep.global_ipv6_address) if a] if ep.endpoint_id else []
+
+
 class NetworkService:
     def __init__(
         self,
@@ -549,31 +554,32 @@ class NetworkService:
         had_ports = bool(c.network_settings.ports)
         self.ports.release(c.id)
         c.network_settings.ports = {}
-        released: builtins.list[str] = []
+        # the addresses' flows are marked for forgetting before the addresses go back to the
+        # pool, so that a join given one of them waits (StaleFlows.settle)
+        addrs = [a for ep in c.network_settings.networks.values() for a in _addresses(ep)]
+        forget = self.flows.job(addrs)
         for ep in c.network_settings.networks.values():
-            released += self._leave_one(ep, delete_link=False, limited=bool(c.host_config.network_bandwidth))
+            self._leave_one(ep, delete_link=False, limited=bool(c.host_config.network_bandwidth))
         if had_ports:  # forget the flows once no DNAT rule can make them again
-            self.firewall.sync_soon(self._firewall_inputs, then=self.flows.job(released))
-        elif released:
-            self.flows.forget_soon(released)
+            self.firewall.sync_soon(self._firewall_inputs, then=forget)
+        elif addrs:
+            self.flows.soon(forget)
 
-    def _leave_one(self, ep: EndpointSettings, *, delete_link: bool = True, limited: bool = False) -> builtins.list[str]:
-        """Undo one endpoint; the addresses it gave back."""
+    def _leave_one(self, ep: EndpointSettings, *, delete_link: bool = True, limited: bool = False) -> None:
         if not ep.endpoint_id:
-            return []
+            return
         veth = links.host_veth_name(ep.endpoint_id)
         with contextlib.suppress(errdefs.BerthError):
             if delete_link:
                 links.disconnect_by_name(veth)
             elif limited:
                 tc.clear(veth)  # the ifb lives in the host's namespace: it would stay
-        released = [a for _, a in self.ipam.release_owner(ep.endpoint_id)]
+        self.ipam.release_owner(ep.endpoint_id)
         keep = EndpointSettings(
             network_id=ep.network_id, aliases=ep.aliases, links=ep.links, driver_opts=ep.driver_opts,
             ipv4_requested=ep.ipv4_requested, ipv6_requested=ep.ipv6_requested, mac_requested=ep.mac_requested,
         )  # fmt: skip
         ep.__dict__.update(keep.__dict__)
-        return released
 
     def restore(self, c: Container, netns_path: str) -> None:
         """berthd restarted while ``c`` runs: hold its ports again, answer its DNS."""
@@ -604,7 +610,11 @@ class NetworkService:
         self._event("connect", n, container=c.id)
 
     def disconnect_live(self, c: Container, n: Network, ep: EndpointSettings) -> None:
-        self.flows.forget_soon(self._leave_one(ep))
+        addrs = _addresses(ep)
+        forget = self.flows.job(addrs)
+        self._leave_one(ep)
+        if addrs:
+            self.flows.soon(forget)
         self._event("disconnect", n, container=c.id)
 
     def connected(self, c: Container, n: Network) -> None:
