@@ -7,7 +7,7 @@ cd "$here"
 
 # What berth uses on the host, and the peers the tests and benchmarks compare against.
 pkgs=(busybox-static libseccomp2 python3-venv iproute2 nftables iptables util-linux procps runc crun tini curl)
-peers=(docker.io containerd podman skopeo docker-registry hyperfine apache2-utils)
+peers=(docker.io docker-compose containerd podman skopeo docker-registry hyperfine apache2-utils)
 want=("${pkgs[@]}")
 if [ "${BERTH_NO_PEERS:-0}" != 1 ]; then want+=("${peers[@]}"); fi
 missing=()
