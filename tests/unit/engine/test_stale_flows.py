@@ -26,13 +26,13 @@ def test_settle_waits_for_the_forgetting_of_that_address_only() -> None:
     flows = StaleFlows(forget=forget)
     flows.soon(flows.job(["10.213.0.2", "", "fd00::2"]))
     assert started.wait(5)
-    assert flows.pending("10.213.0.2") and flows.pending("fd00::2")
+    assert not flows.settle("10.213.0.2", timeout=0) and not flows.settle("fd00::2", timeout=0)
     assert flows.settle("10.213.0.3", timeout=0.01)  # not being forgotten: no wait
     assert not flows.settle("10.213.0.2", timeout=0.05)
     release.set()
     assert flows.settle("10.213.0.2", timeout=5)
     assert forgotten == [["10.213.0.2", "fd00::2"]]
-    assert not flows.pending("fd00::2") and flows.drain(timeout=0.01)
+    assert flows.settle("fd00::2", timeout=0) and flows.drain(timeout=0.01)
 
 
 def test_a_failed_forgetting_is_logged_and_settles(caplog: pytest.LogCaptureFixture) -> None:
@@ -41,7 +41,7 @@ def test_a_failed_forgetting_is_logged_and_settles(caplog: pytest.LogCaptureFixt
 
     flows = StaleFlows(forget=forget)
     flows.job(["10.213.0.9"])()
-    assert not flows.pending("10.213.0.9")
+    assert flows.settle("10.213.0.9", timeout=0)
     assert "conntrack entries of 10.213.0.9 stay: netlink said no" in caplog.text
 
 
@@ -49,9 +49,9 @@ def test_the_same_address_twice_stays_pending_until_both_are_done() -> None:
     flows = StaleFlows(forget=lambda addrs: 0)
     first, second = flows.job(["10.0.0.2"]), flows.job(["10.0.0.2"])
     first()
-    assert flows.pending("10.0.0.2")
+    assert not flows.settle("10.0.0.2", timeout=0)
     second()
-    assert not flows.pending("10.0.0.2")
+    assert flows.settle("10.0.0.2", timeout=0)
 
 
 def test_ports_soon_forgets_each_port_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -106,3 +106,26 @@ def test_then_runs_even_when_the_sync_fails(monkeypatch: pytest.MonkeyPatch, cap
     fw.sync_soon(lambda: ((), ()), then=done.set)
     assert done.wait(5)
     assert "firewall: nft is gone" in caplog.text
+
+
+def test_a_failing_task_after_the_sync_does_not_stop_the_next(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    fw = Firewall("berth_unit", "accept")
+    gate, entered = threading.Event(), threading.Event()
+
+    def sync(inputs: object) -> None:
+        entered.set()
+        gate.wait(5)
+
+    monkeypatch.setattr(fw, "sync", sync)
+    done = threading.Event()
+
+    def boom() -> None:
+        raise ValueError("bad")
+
+    fw.sync_soon(lambda: ((), ()))
+    assert entered.wait(5)  # running, held at the gate
+    fw.sync_soon(lambda: ((), ()), then=boom)  # the next sync waits; both tasks go with it
+    fw.sync_soon(lambda: ((), ()), then=done.set)
+    gate.set()
+    assert done.wait(5)
+    assert "a task after the sync failed" in caplog.text

@@ -127,7 +127,10 @@ class Firewall:
                 except errdefs.BerthError as exc:
                     log.warning("firewall: %s", exc.message)
             for fn in after:
-                fn()
+                try:
+                    fn()
+                except Exception:  # one failing must not keep the others from running
+                    log.exception("firewall: a task after the sync failed")
 
         threading.Thread(target=run, name="firewall-sync", daemon=True).start()
 

@@ -79,10 +79,6 @@ class StaleFlows:
         if wanted:
             threading.Thread(target=run, name="conntrack-forget-ports", daemon=True).start()
 
-    def pending(self, address: str) -> bool:
-        with self._cond:
-            return bool(self._pending[address])
-
     def settle(self, address: str, timeout: float = _SETTLE_TIMEOUT) -> bool:
         """Wait until ``address`` has no forgetting in flight; False on timeout."""
         with self._cond:
