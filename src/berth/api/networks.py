@@ -53,7 +53,6 @@ class NetworksBackend(Protocol):
         attachable: bool,
         enable_ipv6: bool,
         labels: Mapping[str, str],
-        check_duplicate: bool,
     ) -> tuple[Network, str]: ...
 
     async def list(self) -> builtins.list[Network]: ...
@@ -202,6 +201,7 @@ def register(router: Router, backend: NetworksBackend) -> None:
             raise InvalidArgument("invalid name: " + name)
         _refuse_swarm_features(doc)
         ipam = json_object(doc.get("IPAM"), "IPAM")
+        field_bool(doc, "CheckDuplicate")  # checked, and names are always unique (as dockerd >= 25)
         network, warning = await backend.create(
             name,
             driver=field_str(doc, "Driver") or "bridge",
@@ -213,7 +213,6 @@ def register(router: Router, backend: NetworksBackend) -> None:
             attachable=field_bool(doc, "Attachable"),
             enable_ipv6=field_bool(doc, "EnableIPv6"),
             labels=field_str_map(doc, "Labels"),
-            check_duplicate=field_bool(doc, "CheckDuplicate"),
         )
         return json_response({"Id": network.id, "Warning": warning}, 201)
 

@@ -63,13 +63,12 @@ class FakeNetworks:
         attachable: bool,
         enable_ipv6: bool,
         labels: Mapping[str, str],
-        check_duplicate: bool,
     ) -> tuple[Network, str]:
         self.calls.append(
             ("create", name, driver, options, ipam_driver, ipam_options, ipam_config,
-             internal, attachable, enable_ipv6, labels, check_duplicate)
+             internal, attachable, enable_ipv6, labels)
         )  # fmt: skip
-        if name == "apic-net2" and check_duplicate:
+        if name == "apic-net2":
             raise errdefs.Conflict("network with name apic-net2 already exists")
         return Network(id="9" * 64, name=name, driver=driver, created="2026-11-27T21:06:10Z"), ""
 
@@ -242,7 +241,7 @@ def test_create_maps_the_docker_cli_body(sock: str, backend: FakeNetworks) -> No
         "create", "apic-net3", "bridge", {"com.docker.network.driver.mtu": "1400"}, "default", {"o": "p"},
         [{"Subnet": "10.219.5.0/24", "IPRange": "10.219.5.128/25", "Gateway": "10.219.5.1",
           "AuxiliaryAddresses": {"host1": "10.219.5.5"}}, {"Subnet": "fd00::/64"}],
-        True, True, True, {"a": "b"}, True,
+        True, True, True, {"a": "b"},
     )  # fmt: skip
 
 
@@ -261,7 +260,6 @@ def test_create_defaults_from_a_minimal_body(sock: str, backend: FakeNetworks) -
         False,
         False,
         {},
-        False,
     )
 
 

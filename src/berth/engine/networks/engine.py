@@ -38,14 +38,12 @@ class NetworkEngine:
         attachable: bool,
         enable_ipv6: bool,
         labels: Mapping[str, str],
-        check_duplicate: bool,
     ) -> tuple[Network, str]:
         def run() -> tuple[Network, str]:
             return self.service.create(
                 name, driver=driver, options=options, ipam_driver=ipam_driver, ipam_options=ipam_options,
                 ipam_config=[{k: str(v) for k, v in c.items() if isinstance(v, str)} for c in ipam_config],
                 internal=internal, attachable=attachable, enable_ipv6=enable_ipv6, labels=labels,
-                check_duplicate=check_duplicate,
             )  # fmt: skip
 
         return await asyncio.to_thread(run)

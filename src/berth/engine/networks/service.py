@@ -260,7 +260,6 @@ class NetworkService:
         attachable: bool = False,
         enable_ipv6: bool = False,
         labels: Mapping[str, str] | None = None,
-        check_duplicate: bool = True,
     ) -> tuple[Network, str]:
         if not name:
             raise errdefs.InvalidArgument("network name cannot be empty")
