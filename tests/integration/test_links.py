@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,11 +17,12 @@ import pytest
 
 from berth import errdefs
 from berth.network import links, netns, tc
+from berth.testing.netns import tcp_payload_rate
 
 pytestmark = pytest.mark.root
 
 RATE = 8_000_000  # bit/s
-TRANSFER = 3_000_000  # bytes: 3 s at the rate
+TRANSFER = 2_000_000  # bytes: 2 s at the rate
 
 SERVER = r"""
 import socket, sys, time
@@ -175,11 +177,17 @@ def test_bandwidth_limit_holds_within_ten_percent(net: Net) -> None:
     try:
         tc.limit(ea.host_veth, egress_bps=RATE, ingress_bps=RATE)
         assert links.ifb_name(ea.host_veth) in [lk.name for lk in links.list_links()]
+        # the rate counts whole frames: a TCP receiver sees ~95.6 % of it; the median of
+        # three transfers, as one loss burst can cost a single one a retransmit timeout
+        want = tcp_payload_rate(RATE)
         for src, dst, ip in ((net.a, net.b, net.ip(3)), (net.b, net.a, net.ip(2))):
-            got, secs = _transfer(src, dst, ip, TRANSFER)
-            assert got == TRANSFER
-            bps = got * 8 / secs
-            assert 0.9 * RATE <= bps <= 1.1 * RATE, f"{bps / 1e6:.2f} mbit/s from {src} to {dst}"
+            rates = []
+            for _ in range(3):
+                got, secs = _transfer(src, dst, ip, TRANSFER)
+                assert got == TRANSFER
+                rates.append(got * 8 / secs)
+            bps = statistics.median(rates)
+            assert 0.9 * want <= bps <= 1.1 * want, f"{[round(r / 1e6, 2) for r in rates]} mbit/s from {src} to {dst}"
         tc.clear(ea.host_veth)
         assert links.ifb_name(ea.host_veth) not in [lk.name for lk in links.list_links()]
         got, secs = _transfer(net.a, net.b, net.ip(3), TRANSFER)

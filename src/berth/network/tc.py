@@ -21,9 +21,12 @@ egress from the container (``egress_bps``)
     saw-tooths well below the limit (dropping is not shaping), and the kernel may lack
     act_police altogether; the ifb shapes egress as accurately as tbf shapes ingress.
 
-Rates are bits per second, like Docker's and tc's units; the bucket holds 20 ms at the
-rate (at least 16 KiB: a TSO burst must fit, tbf segments larger GSO packets) and the queue
-at most 100 ms of delay. ``limit`` replaces whatever berth set before; :func:`clear`
+Rates are bits per second, like Docker's and tc's units, and count whole frames as tc
+does: one TCP flow's payload gets ~95.6 % of the rate at MTU 1500 (measured: 7.70 Mbit/s
+of payload under 8mbit). The bucket holds 20 ms at the rate (at least 16 KiB: a TSO
+burst must fit, tbf segments larger GSO packets) and the queue at most 100 ms of delay;
+a sender that fills it loses packets and retransmits (the development host's kernel has
+no fq_codel to put under the tbf). ``limit`` replaces whatever berth set before; :func:`clear`
 removes it all (and :func:`berth.network.links.disconnect` deletes the ifb).
 """
 

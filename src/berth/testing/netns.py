@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from berth.linux import syscalls as sc
 
-__all__ = ["in_netns"]
+__all__ = ["in_netns", "tcp_payload_rate"]
 
 T = TypeVar("T")
 
@@ -37,3 +37,11 @@ def in_netns(path: str, fn: Callable[[], T]) -> T:
     if err:
         raise err[0]
     return out[0]
+
+
+def tcp_payload_rate(bps: float, mtu: int = 1500) -> float:
+    """What one TCP/IPv4 flow carries of a link rate ``bps`` that counts whole Ethernet
+    frames, as tc's shapers do: a full segment's payload (MTU less 20 bytes of IP, 20 of
+    TCP and 12 of timestamps) over its frame (MTU plus a 14-byte Ethernet header), about
+    95.6 % at MTU 1500. Bandwidth tests compare what a receiver counts with this."""
+    return bps * (mtu - 52) / (mtu + 14)
