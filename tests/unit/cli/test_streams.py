@@ -160,3 +160,24 @@ def test_hijacked_returns_bytes_that_came_with_the_head_first() -> None:
     assert h.recv() == b"late"
     assert h.recv() == b""
     h.close()
+
+
+def test_raw_terminal_restores_its_mode_once_and_survives_a_closed_terminal() -> None:
+    import pty
+    import termios
+
+    from berth.cli.commands._streams import RawTerminal
+
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        with RawTerminal(slave) as raw:
+            assert termios.tcgetattr(slave) != before  # raw now
+            raw.restore()
+            assert termios.tcgetattr(slave) == before
+        closed = RawTerminal(slave)
+        closed.__enter__()
+    finally:
+        os.close(slave)
+        os.close(master)
+    closed.restore()  # the terminal is gone: nothing to put back, no error

@@ -137,11 +137,16 @@ class RawTerminal:
         return self
 
     def restore(self) -> None:
-        if self._saved is not None:
+        """Put the saved mode back (once); a terminal that is gone meanwhile (closed, hung
+        up) has nothing to restore."""
+        saved, self._saved = self._saved, None
+        if saved is not None:
             import termios
 
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
-            self._saved = None
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
+            except termios.error:
+                pass
 
     def __exit__(self, *exc: object) -> None:
         self.restore()
