@@ -6,39 +6,15 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
-from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
 
-from berth.linux import syscalls as sc
 from berth.network import conntrack
+from berth.testing.netns import in_new_netns
 
 pytestmark = pytest.mark.root
 
-T = TypeVar("T")
-
 RULES = b"table ip t {\n chain o {\n  type filter hook output priority 0; policy accept;\n  ct state new counter\n }\n}\n"
-
-
-def in_new_netns(fn: Callable[[], T]) -> T:
-    out: list[T] = []
-    err: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            sc.default().unshare(sc.CLONE_NEWNET)
-            out.append(fn())
-        except BaseException as exc:
-            err.append(exc)
-
-    t = threading.Thread(target=work)
-    t.start()
-    t.join()
-    if err:
-        raise err[0]
-    return out[0]
 
 
 def table() -> list[str]:

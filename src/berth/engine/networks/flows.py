@@ -62,7 +62,7 @@ class StaleFlows:
         return run
 
     def soon(self, job: Callable[[], None]) -> None:
-        """Run a :meth:`job` on a background thread, now."""
+        """Run ``job`` (a :meth:`job`) on a background thread, now."""
         threading.Thread(target=job, name="conntrack-forget", daemon=True).start()
 
     def ports_soon(self, proto: int, ports: Iterable[int]) -> None:
@@ -77,7 +77,7 @@ class StaleFlows:
                 log.warning("conntrack entries of port(s) %s stay: %s", ", ".join(map(str, wanted)), exc.message)
 
         if wanted:
-            threading.Thread(target=run, name="conntrack-forget-ports", daemon=True).start()
+            self.soon(run)
 
     def settle(self, address: str, timeout: float = _SETTLE_TIMEOUT) -> bool:
         """Wait until ``address`` has no forgetting in flight; False on timeout."""
